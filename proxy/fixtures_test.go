@@ -47,7 +47,9 @@ func newTestSlice(svc, name string, addrs ...string) *discovery.EndpointSlice {
 func ptrTo[T any](v T) *T { return &v }
 
 // nsName builds the name of service ns/name.
-func nsName(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+func nsName(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "ns", Name: name}
+}
 
 // httpPort is the ServicePortName of port "http" of ns/name.
 func httpPort(name string) ServicePortName {

@@ -54,7 +54,7 @@ type FamilyHealth struct {
 }
 
 // NewHealthServer returns a HealthServer for addr ("" disables Run). healthTimeout is
-// how long a queued update may wait (kube-proxy uses 2 × --iptables-sync-period);
+// how long a queued update may wait (kube-proxy uses 2 × the sync period);
 // m may be nil.
 func NewHealthServer(addr string, healthTimeout time.Duration, clk clock.PassiveClock, m *Metrics) *HealthServer {
 	return &HealthServer{

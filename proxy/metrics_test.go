@@ -28,6 +28,7 @@ func exerciseMetrics(m *Metrics) {
 	m.ObserveHealthz(503)
 	m.ObserveLivez(200)
 	m.IPTablesRestoreFailed(v1.IPv4Protocol, false)
+	m.IPTablesRestoreFailed(v1.IPv4Protocol, false)
 	m.IPTablesRestoreFailed(v1.IPv4Protocol, true)
 	m.SetIPTablesRules(v1.IPv4Protocol, "nat", 120, 14)
 	m.InvalidObject(InvalidKindService, "bad-cluster-ip")
@@ -56,7 +57,7 @@ func TestMetricsValues(t *testing.T) {
 		{"healthz 200", m.healthz.WithLabelValues("200"), 1},
 		{"healthz 503", m.healthz.WithLabelValues("503"), 1},
 		{"livez 200", m.livez.WithLabelValues("200"), 1},
-		{"restore failures count partial ones too", m.restoreFailures.WithLabelValues(ipv4), 2},
+		{"restore failures count partial ones too", m.restoreFailures.WithLabelValues(ipv4), 3},
 		{"partial restore failures", m.partialRestoreFailures.WithLabelValues(ipv4), 1},
 		{"iptables rules total", m.iptablesRules.WithLabelValues(ipv4, "nat"), 120},
 		{"iptables rules last sync", m.iptablesRulesLast.WithLabelValues(ipv4, "nat"), 14},
@@ -132,7 +133,7 @@ func TestMetricsExposition(t *testing.T) {
 		"# TYPE kubeproxy_sync_proxy_rules_no_local_endpoints_total gauge",
 		`kubeproxy_proxy_healthz_total{code="503"} 1`,
 		`kubeproxy_proxy_livez_total{code="200"} 1`,
-		`kubeproxy_sync_proxy_rules_iptables_restore_failures_total{ip_family="IPv4"} 2`,
+		`kubeproxy_sync_proxy_rules_iptables_restore_failures_total{ip_family="IPv4"} 3`,
 		`kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total{ip_family="IPv4"} 1`,
 		`kubeproxy_sync_proxy_rules_iptables_total{ip_family="IPv4",table="nat"} 120`,
 		`kubeproxy_sync_proxy_rules_iptables_last{ip_family="IPv4",table="nat"} 14`,

@@ -1,13 +1,14 @@
-// Command kproxy is a drop-in replacement for kube-proxy.
-//
-// For now it only parses its flags and config file and prints the resolved
-// configuration; the proxy itself is wired in later.
+// Command kproxy is a drop-in replacement for kube-proxy: it watches Services and
+// EndpointSlices and programs the node's kernel with the mode chosen by --proxy-mode.
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/kproxy/kproxy/cmd/kproxy/app"
 )
@@ -38,20 +39,11 @@ func run(args []string) int {
 		}
 		return 0
 	}
-	return printOptions(o)
-}
-
-// printOptions prints the resolved options: kproxy-only settings as YAML
-// comments, then the effective KubeProxyConfiguration.
-func printOptions(o *app.Options) int {
-	data, err := app.MarshalConfig(&o.Config)
-	if err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "kproxy: %v\n", err)
 		return 1
 	}
-	minSync, maxSync := o.SyncPeriods()
-	fmt.Printf("# nodeName: %s\n# master: %q\n# cleanup: %t\n# udpIdleTimeout: %s\n# syncPeriods: min %s, max %s\n",
-		o.NodeName, o.Master, o.Cleanup, o.UDPIdleTimeout, minSync, maxSync)
-	os.Stdout.Write(data)
 	return 0
 }

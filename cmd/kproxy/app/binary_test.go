@@ -68,9 +68,9 @@ func TestBinary(t *testing.T) {
 		{"invalid setting", []string{"--proxy-mode=ipvs", "--ipvs-scheduler=magic"}, 1, nil, "kproxy: ipvs.scheduler (--ipvs-scheduler)"},
 		{"unreadable config", []string{"--config=/does/not/exist.yaml"}, 1, nil, "kproxy: --config"},
 		{"version", []string{"--version"}, 0, []string{"kproxy "}, ""},
-		{"prints resolved options", []string{"--hostname-override=N1", "-v=2"}, 0, []string{"# nodeName: n1", "kind: KubeProxyConfiguration", "verbosity: 2"}, ""},
+		{"prints resolved options", []string{"--write-config-to=/dev/stdout", "--hostname-override=N1", "-v=2"}, 0, []string{"hostnameOverride: N1", "kind: KubeProxyConfiguration", "verbosity: 2"}, ""},
 		{"write config", []string{"--write-config-to=" + written, "--proxy-mode=ipvs"}, 0, nil, ""},
-		{"kubeadm config", []string{"--config=testdata/kubeadm-config.conf"}, 0, []string{"kubeconfig: /var/lib/kube-proxy/kubeconfig.conf"}, ""},
+		{"kubeadm config", []string{"--config=testdata/kubeadm-config.conf", "--write-config-to=/dev/stdout"}, 0, []string{"kubeconfig: /var/lib/kube-proxy/kubeconfig.conf"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
