@@ -43,7 +43,9 @@ type Server struct {
 	Runner  *Runner
 	Metrics *Metrics
 	Health  *HealthServer
+	Events  *NodeEvents
 
+	failures int    // syncs failed in a row, touched by the runner goroutine only
 	runCtx context.Context // set by Run before the runner loop starts
 }
 
@@ -55,16 +57,17 @@ func NewServer(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	s := &Server{cfg: cfg, Table: NewTable(cfg.NodeName), Metrics: NewMetrics(cfg.Registry)}
+	s := &Server{cfg: cfg, Table: NewTable(cfg.NodeName), Metrics: NewMetrics(cfg.Registry),
+		Events: NewNodeEvents(cfg.Client, cfg.NodeName)}
 	s.Health = NewHealthServer(cfg.HealthzAddr, 2*cfg.SyncPeriod, cfg.Clock, s.Metrics)
 	s.Syncer = NewSyncer(s.Table, cfg.Backends, s.Metrics, s.Health, cfg.Clock)
 	s.Watcher = NewWatcher(cfg.Client, s.Table, cfg.NodeName, cfg.ConfigSyncPeriod, WatchHooks{
 		Changed: s.changed,
 		Node:    s.Health.SyncNode,
-		Invalid: func(kind, _, problem string) { s.Metrics.InvalidObject(kind, invalidReason(problem)) },
+		Invalid: s.invalid,
 		Event:   s.countEvent,
 	})
-	s.Runner = NewRunner("sync", func() error { return s.Syncer.Sync(s.runCtx) },
+	s.Runner = NewRunner("sync", s.sync,
 		cfg.MinSyncPeriod, cfg.SyncPeriod, cfg.Clock)
 	return s
 }
@@ -77,6 +80,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // Run starts the watcher, waits until Services and EndpointSlices are listed, then syncs
 // until ctx is done. The listeners start at once, so /livez answers during the wait.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.Events.Stop()
 	errc := make(chan error, 2)
 	s.serve(ctx, s.cfg.MetricsAddr, s.MetricsHandler(), errc)
 	s.serve(ctx, s.cfg.HealthzAddr, s.Health.Handler(), errc)
@@ -97,6 +101,27 @@ func (s *Server) Run(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// sync is one run of the runner: it syncs and records an event on the Node when syncs
+// keep failing.
+func (s *Server) sync() error {
+	err := s.Syncer.Sync(s.runCtx)
+	if err == nil {
+		s.failures = 0
+		return nil
+	}
+	s.failures++
+	if s.failures == failedSyncsBeforeEvent {
+		s.Events.SyncFailing(s.failures, err)
+	}
+	return err
+}
+
+// invalid counts a part of an object kproxy cannot program and records an event.
+func (s *Server) invalid(kind, object, problem string) {
+	s.Metrics.InvalidObject(kind, invalidReason(problem))
+	s.Events.Invalid(kind, object, problem)
 }
 
 // watchCanary checks the canary once per sync period and forces a full sync when

@@ -227,6 +227,30 @@ func TestServerCountsInvalidObjects(t *testing.T) {
 	if got := h.metric("kubeproxy_invalid_objects_total"); got != 1 {
 		t.Errorf("invalid objects counted = %v, want 1", got)
 	}
+	h.waitEvent(proxy.ReasonInvalidObject, `Service ns/odd: port "x" has unknown protocol "ICMP"`)
+}
+
+func TestServerRecordsEventWhenSyncsKeepFailing(t *testing.T) {
+	h := newHarness(t)
+	h.backend.FailNext(3)
+	h.waitEvent(proxy.ReasonSyncFailing, "3 syncs in a row failed")
+}
+
+// waitEvent waits for an event on node-a with reason and a message containing text.
+func (h *harness) waitEvent(reason, text string) {
+	h.t.Helper()
+	waitFor(h.t, "event "+reason, func() bool {
+		events, err := h.client.CoreV1().Events("").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, e := range events.Items {
+			if e.Reason == reason && e.InvolvedObject.Kind == "Node" && e.InvolvedObject.Name == "node-a" && strings.Contains(e.Message, text) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // webSlice is the slice "web-1" of ns/web with ready endpoints on node-b, port http 8080.
