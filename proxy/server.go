@@ -45,8 +45,8 @@ type Server struct {
 	Health  *HealthServer
 	Events  *NodeEvents
 
-	failures int    // syncs failed in a row, touched by the runner goroutine only
-	runCtx context.Context // set by Run before the runner loop starts
+	failures int             // syncs failed in a row, touched by the runner goroutine only
+	runCtx   context.Context // set by Run before the runner loop starts
 }
 
 // NewServer wires the parts together; nothing runs before Run.
