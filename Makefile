@@ -6,7 +6,7 @@ BIN       := _output/bin
 PKG       := github.com/kproxy/kproxy
 GOFLAGS_STATIC := CGO_ENABLED=0
 
-.PHONY: all build binaries deps test unit e2e e2e-vm bench demo lint fmt-check vet clean cluster-up cluster-down
+.PHONY: all build binaries deps test test-cluster unit e2e e2e-vm bench demo lint fmt-check vet clean cluster-up cluster-down
 
 all: build
 
@@ -24,7 +24,11 @@ deps:
 	hack/install-deps.sh
 
 ## test: lint, unit and integration tests, then the end-to-end tests on real components
-test: deps lint unit e2e
+test: deps lint unit test-cluster e2e
+
+## test-cluster: the control plane's own tests (they start it in a throwaway namespace)
+test-cluster:
+	cd hack/cluster && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## unit: unit and integration tests (real-kernel tests run in namespaces they create)
 unit:
