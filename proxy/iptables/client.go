@@ -41,13 +41,7 @@ func (c *Client) Variant() Variant { return c.variant }
 
 // Restore runs "<restore> -w 5 --noflush" with payload on standard input.
 func (c *Client) Restore(ctx context.Context, payload []byte) error {
-	args := []string{"-w", lockWaitSeconds, "--noflush"}
-	if c.variant == VariantLegacy {
-		// Poll the lock every 100ms instead of every second. The nft
-		// variant takes no lock and warns about this flag.
-		args = append(args, "-W", "100000")
-	}
-	cmd := exec.CommandContext(ctx, c.bins.Restore, args...)
+	cmd := exec.CommandContext(ctx, c.bins.Restore, "-w", lockWaitSeconds, "--noflush")
 	cmd.Stdin = bytes.NewReader(payload)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -13,7 +13,7 @@ import (
 type RestoreError struct {
 	// Command is the binary that failed, such as "iptables-nft-restore".
 	Command string
-	// ExitCode is its exit status, or -1 when it did not run to the end.
+	// ExitCode is its exit status.
 	ExitCode int
 	// Line is the 1-based payload line to blame, 0 when unknown.
 	Line int

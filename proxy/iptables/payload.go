@@ -1,10 +1,9 @@
 package iptables
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 )
 
 // Payload builds iptables-restore input in reused buffers. Each table has a
@@ -19,14 +18,14 @@ import (
 // Reset keeps the buffers' memory for the next sync.
 type Payload struct {
 	sections [numTables]section
-	out      bytes.Buffer
+	out      []byte
 	err      error
 }
 
 type section struct {
 	used           bool
-	chains, rules  bytes.Buffer
-	deletes        bytes.Buffer
+	chains, rules  []byte
+	deletes        []byte
 	nChains, nRule int
 }
 
@@ -35,11 +34,9 @@ func (p *Payload) Reset() {
 	for i := range p.sections {
 		s := &p.sections[i]
 		s.used, s.nChains, s.nRule = false, 0, 0
-		s.chains.Reset()
-		s.rules.Reset()
-		s.deletes.Reset()
+		s.chains, s.rules, s.deletes = s.chains[:0], s.rules[:0], s.deletes[:0]
 	}
-	p.out.Reset()
+	p.out = p.out[:0]
 	p.err = nil
 }
 
@@ -51,7 +48,7 @@ func (p *Payload) Chain(t Table, chain string) {
 		return
 	}
 	s.nChains++
-	writeDecl(&s.chains, chain)
+	s.chains = appendDecl(s.chains, chain)
 }
 
 // DeleteChain declares chain (flushing it) and deletes it ("-X chain") after
@@ -62,10 +59,9 @@ func (p *Payload) DeleteChain(t Table, chain string) {
 	if s == nil {
 		return
 	}
-	writeDecl(&s.chains, chain)
-	s.deletes.WriteString("-X ")
-	s.deletes.WriteString(chain)
-	s.deletes.WriteByte('\n')
+	s.chains = appendDecl(s.chains, chain)
+	s.deletes = append(s.deletes, "-X "...)
+	s.deletes = append(append(s.deletes, chain...), '\n')
 }
 
 // Rule appends "-A chain args..." to table. Arguments are written as argv
@@ -76,21 +72,19 @@ func (p *Payload) Rule(t Table, chain string, args ...string) {
 	if s == nil {
 		return
 	}
+	start := len(s.rules)
+	b := append(s.rules, "-A "...)
+	b = append(b, chain...)
 	for _, a := range args {
-		if strings.ContainsAny(a, "\n\r\x00") {
+		var ok bool
+		if b, ok = appendArg(append(b, ' '), a); !ok {
+			s.rules = b[:start]
 			p.fail(fmt.Errorf("rule in %s/%s: argument %q holds a line break", t, chain, a))
 			return
 		}
 	}
+	s.rules = append(b, '\n')
 	s.nRule++
-	b := &s.rules
-	b.WriteString("-A ")
-	b.WriteString(chain)
-	for _, a := range args {
-		b.WriteByte(' ')
-		writeArg(b, a)
-	}
-	b.WriteByte('\n')
 }
 
 // Counts returns how many chains were declared (not counting deletions) and
@@ -124,36 +118,36 @@ func (p *Payload) Bytes() ([]byte, error) {
 		return nil, p.err
 	}
 	p.assemble()
-	return p.out.Bytes(), nil
+	return p.out, nil
 }
 
 // String returns the payload text, even after an error, for logs and tests.
 func (p *Payload) String() string {
 	p.assemble()
-	return p.out.String()
+	return string(p.out)
 }
 
 func (p *Payload) assemble() {
-	p.out.Reset()
 	size := 0
 	for i := range p.sections {
 		s := &p.sections[i]
-		size += s.chains.Len() + s.rules.Len() + s.deletes.Len() + 32
+		size += len(s.chains) + len(s.rules) + len(s.deletes) + 32
 	}
-	p.out.Grow(size)
+	out := slices.Grow(p.out[:0], size)
 	for i, t := range Tables() {
 		s := &p.sections[i]
 		if !s.used {
 			continue
 		}
-		p.out.WriteByte('*')
-		p.out.WriteString(string(t))
-		p.out.WriteByte('\n')
-		p.out.Write(s.chains.Bytes())
-		p.out.Write(s.rules.Bytes())
-		p.out.Write(s.deletes.Bytes())
-		p.out.WriteString("COMMIT\n")
+		out = append(out, '*')
+		out = append(out, t...)
+		out = append(out, '\n')
+		out = append(out, s.chains...)
+		out = append(out, s.rules...)
+		out = append(out, s.deletes...)
+		out = append(out, "COMMIT\n"...)
 	}
+	p.out = out
 }
 
 // section validates the table and chain and returns the table's section,
@@ -202,25 +196,40 @@ func CheckChainName(name string) error {
 	return nil
 }
 
-func writeDecl(b *bytes.Buffer, chain string) {
-	b.WriteByte(':')
-	b.WriteString(chain)
-	b.WriteString(" - [0:0]\n")
+// Character classes of appendArg.
+const (
+	argQuote = 1 << iota // must be quoted
+	argBad               // cannot be written
+)
+
+var argClass = [256]byte{' ': argQuote, '\t': argQuote, '"': argQuote, '\\': argQuote, '\n': argBad, '\r': argBad, 0: argBad}
+
+func appendDecl(b []byte, chain string) []byte {
+	b = append(b, ':')
+	b = append(b, chain...)
+	return append(b, " - [0:0]\n"...)
 }
 
-// writeArg writes one argv word, quoting it the way iptables-restore reads
-// quotes when it is empty or holds blanks, quotes or backslashes.
-func writeArg(b *bytes.Buffer, a string) {
-	if a != "" && !strings.ContainsAny(a, " \t\"\\") {
-		b.WriteString(a)
-		return
+// appendArg appends one argv word, quoting it the way iptables-restore
+// reads quotes when it is empty or holds blanks, quotes or backslashes. It
+// reports false for a word holding a line break or NUL.
+func appendArg(b []byte, a string) ([]byte, bool) {
+	var class byte
+	for i := 0; i < len(a); i++ {
+		class |= argClass[a[i]]
 	}
-	b.WriteByte('"')
+	if class&argBad != 0 {
+		return b, false
+	}
+	if class == 0 && a != "" {
+		return append(b, a...), true
+	}
+	b = append(b, '"')
 	for i := 0; i < len(a); i++ {
 		if a[i] == '"' || a[i] == '\\' {
-			b.WriteByte('\\')
+			b = append(b, '\\')
 		}
-		b.WriteByte(a[i])
+		b = append(b, a[i])
 	}
-	b.WriteByte('"')
+	return append(b, '"'), true
 }

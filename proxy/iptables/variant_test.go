@@ -1,5 +1,8 @@
 package iptables
 
+// These are pure unit tests: they run no command and touch no kernel state.
+// The kernel tests are in kernel_test.go and run under unshare --net.
+
 import (
 	"context"
 	"errors"

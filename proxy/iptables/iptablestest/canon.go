@@ -74,13 +74,15 @@ type ruleParser struct {
 	family iptables.Family
 	table  iptables.Table
 
-	gen     [5]pending
-	genSet  [5]bool
-	groups  []group
-	target  int // index of the target group, -1 for none
-	buf     []byte
-	scratch []byte
-	offs    []argOffs
+	gen      [5]pending
+	genSet   [5]bool
+	groups   []group
+	target   int     // index of the target group, -1 for none
+	tmp      pending // the option being read; a field so it does not escape
+	matchEnd int     // number of printed arguments before the target
+	buf      []byte
+	scratch  []byte
+	offs     []argOffs
 }
 
 // argOffs locates one Arg inside the Spec being printed.
@@ -153,15 +155,16 @@ func (p *ruleParser) parse(toks []token) error {
 			if p.genSet[slot] {
 				return fmt.Errorf("multiple %s flags not allowed", genericFlags[slot])
 			}
-			a := pending{neg: neg, flag: genericFlags[slot], vals: [2]string{v}, n: 1}
-			if err := genericNorm[slot](p, &a); err != nil {
+			a := &p.tmp
+			*a = pending{neg: neg, flag: genericFlags[slot], vals: [2]string{v}, n: 1}
+			if err := genericNorm[slot](p, a); err != nil {
 				return err
 			}
 			neg = false
 			if slot == slotProto && a.vals[0] == "all" && !a.neg {
 				continue
 			}
-			p.gen[slot], p.genSet[slot] = a, true
+			p.gen[slot], p.genSet[slot] = *a, true
 			continue
 		}
 		switch t.s {
@@ -208,7 +211,8 @@ func (p *ruleParser) option(toks []token, i int, flag string, neg bool) (int, er
 		return i, err
 	}
 	g := &p.groups[gi]
-	a := pending{neg: neg, flag: flag}
+	a := &p.tmp
+	*a = pending{neg: neg, flag: flag}
 	if oi >= 0 {
 		o := &g.spec.opts[oi]
 		a.flag, a.quote, a.n = o.flag, o.quote, o.nvals
@@ -220,7 +224,7 @@ func (p *ruleParser) option(toks []token, i int, flag string, neg bool) (int, er
 		}
 		i += a.n
 		if o.norm != nil {
-			if err := o.norm(p, &a); err != nil {
+			if err := o.norm(p, a); err != nil {
 				return i, err
 			}
 		}
@@ -239,7 +243,7 @@ func (p *ruleParser) option(toks []token, i int, flag string, neg bool) (int, er
 			i++
 		}
 	}
-	g.add(a)
+	g.add(*a)
 	return i, nil
 }
 
@@ -254,7 +258,7 @@ func (p *ruleParser) owner(flag string) (gi, oi int, err error) {
 			}
 		}
 	}
-	if name, ok := protoMatches[p.proto()]; ok {
+	if name := protoMatch(p.proto()); name != "" {
 		spec := matchSpecs[name]
 		if oi := spec.lookup(flag); oi >= 0 {
 			return p.addGroup(name, spec, false), oi, nil
@@ -301,104 +305,4 @@ func sortByRank(args []pending) {
 			args[j], args[j-1] = args[j-1], args[j]
 		}
 	}
-}
-
-// emit prints the parsed rule and builds the Rule whose strings all point
-// into its Spec, so a stored rule keeps no restore payload alive.
-func (p *ruleParser) emit(chainName string) *Rule {
-	p.buf, p.offs = p.buf[:0], p.offs[:0]
-	for slot := range p.gen {
-		if p.genSet[slot] {
-			p.emitArg(-1, &p.gen[slot])
-		}
-	}
-	for gi := range p.groups {
-		if gi != p.target {
-			p.emitGroup(gi, "-m")
-		}
-	}
-	matchEnd := len(p.offs)
-	if p.target >= 0 {
-		flag := "-j"
-		if p.groups[p.target].gotoT {
-			flag = "-g"
-		}
-		p.emitGroup(p.target, flag)
-	}
-	spec := string(p.buf)
-	args := make([]Arg, len(p.offs))
-	for i := range p.offs {
-		o := &p.offs[i]
-		a := &args[i]
-		a.Neg, a.Flag = o.neg, spec[o.flag.start:o.flag.end]
-		if o.n > 0 {
-			a.Value = pick(spec, o.v1, o.raw1)
-		}
-		if o.n > 1 {
-			a.Value2 = pick(spec, o.v2, o.raw2)
-		}
-		if o.module >= 0 {
-			a.Module = args[o.module].Value
-		}
-	}
-	r := &Rule{Chain: chainName, Spec: spec, Args: args, matchEnd: matchEnd}
-	if matchEnd < len(args) {
-		r.Target, r.Goto = args[matchEnd].Value, args[matchEnd].Flag == "-g"
-	}
-	return r
-}
-
-func pick(spec string, s span, raw string) string {
-	if s.start < 0 {
-		return raw
-	}
-	return spec[s.start:s.end]
-}
-
-func (p *ruleParser) emitGroup(gi int, flag string) {
-	g := &p.groups[gi]
-	head := pending{flag: flag, vals: [2]string{g.name}, n: 1}
-	p.emitArg(-1, &head)
-	mi := len(p.offs) - 1
-	for k := range g.args {
-		p.emitArg(mi, &g.args[k])
-	}
-}
-
-func (p *ruleParser) emitArg(module int, a *pending) {
-	o := argOffs{module: module, neg: a.neg, n: a.n}
-	if len(p.buf) > 0 {
-		p.buf = append(p.buf, ' ')
-	}
-	if a.neg {
-		p.buf = append(p.buf, "! "...)
-	}
-	o.flag.start = len(p.buf)
-	p.buf = append(p.buf, a.flag...)
-	o.flag.end = len(p.buf)
-	for k := 0; k < a.n; k++ {
-		p.buf = append(p.buf, ' ')
-		v := a.vals[k]
-		sp := span{start: len(p.buf)}
-		raw := ""
-		if a.quote || needsQuote(v) {
-			p.buf = saveQuote(p.buf, v)
-			if len(p.buf)-sp.start == len(v) { // printed bare
-				sp.end = len(p.buf)
-			} else if len(p.buf)-sp.start == len(v)+2 { // plain quotes
-				sp = span{sp.start + 1, len(p.buf) - 1}
-			} else { // escaped: keep a private copy
-				sp, raw = span{-1, -1}, strings.Clone(v)
-			}
-		} else {
-			p.buf = append(p.buf, v...)
-			sp.end = len(p.buf)
-		}
-		if k == 0 {
-			o.v1, o.raw1 = sp, raw
-		} else {
-			o.v2, o.raw2 = sp, raw
-		}
-	}
-	p.offs = append(p.offs, o)
 }

@@ -1,9 +1,12 @@
 package iptablestest
 
+import "slices"
+
 // appendSave appends t in iptables-save form (without comments, counters
 // always [0:0]) to b.
 func (t *table) appendSave(b []byte) []byte {
 	users := t.userChains()
+	b = slices.Grow(b, t.saveSize())
 	b = append(b, '*')
 	b = append(b, t.name...)
 	b = append(b, '\n')
@@ -20,6 +23,18 @@ func (t *table) appendSave(b []byte) []byte {
 		b = appendRules(b, t.chains[name].rules)
 	}
 	return append(b, "COMMIT\n"...)
+}
+
+// saveSize estimates the length of t's save text.
+func (t *table) saveSize() int {
+	n := 64
+	for _, c := range t.chains {
+		n += len(c.name) + 16
+		for _, r := range c.rules {
+			n += len(r.Chain) + len(r.Spec) + 5
+		}
+	}
+	return n
 }
 
 func appendDecl(b []byte, name, policy string) []byte {

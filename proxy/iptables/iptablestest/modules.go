@@ -107,9 +107,17 @@ var matchSpecs = map[string]*modSpec{
 		opt("--rsource", 0, nil), opt("--rdest", 0, nil)}},
 }
 
-// protoMatches are the matches -p loads implicitly when one of their
-// options follows.
-var protoMatches = map[string]string{"tcp": "tcp", "udp": "udp", "sctp": "sctp", "icmp": "icmp", "ipv6-icmp": "icmp6"}
+// protoMatch returns the match -p proto loads implicitly when one of its
+// options follows, or "".
+func protoMatch(proto string) string {
+	switch proto {
+	case "tcp", "udp", "sctp", "icmp":
+		return proto
+	case "ipv6-icmp":
+		return "icmp6"
+	}
+	return ""
+}
 
 func markOpt(flag string) optSpec { return opt(flag, 1, normMarkTarget) }
 
@@ -157,9 +165,9 @@ var targetSpecs = map[string]*modSpec{
 // chainTarget stands for a jump to a user chain: it takes no options.
 var chainTarget = &modSpec{name: "chain"}
 
-// IsBuiltinTarget reports whether name is a target the Fake knows rather
+// isBuiltinTarget reports whether name is a target the Fake knows rather
 // than a user chain.
-func IsBuiltinTarget(name string) bool { return targetSpecs[name] != nil }
+func isBuiltinTarget(name string) bool { return targetSpecs[name] != nil }
 
 func needOpt(flag string) func(*ruleParser, *group) error {
 	return func(_ *ruleParser, g *group) error {
@@ -214,6 +222,9 @@ func needNATPortProto(flag string, inAddr bool) func(*ruleParser, *group) error 
 }
 
 func finishReject(p *ruleParser, g *group) error {
+	if i := g.find("--reject-with"); i >= 0 && g.args[i].vals[0] == "tcp-reset" && p.proto() != "tcp" {
+		return errors.New("REJECT --reject-with tcp-reset needs -p tcp")
+	}
 	if g.find("--reject-with") < 0 {
 		with := "icmp-port-unreachable"
 		if p.family == iptables.IPv6 {

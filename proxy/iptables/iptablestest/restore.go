@@ -167,11 +167,11 @@ func (f *Fake) apply(line string) error {
 // flushes an existing user chain, creates a missing one and sets the policy
 // of a built-in one.
 func (f *Fake) declare(decl string) error {
-	fields := strings.Fields(decl)
-	if len(fields) < 2 || len(fields) > 3 {
+	name, rest, _ := strings.Cut(decl, " ")
+	policy, counters, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+	if name == "" || policy == "" || strings.ContainsAny(strings.TrimSpace(counters), " \t") {
 		return fmt.Errorf("bad chain declaration %q", ":"+decl)
 	}
-	name, policy := fields[0], fields[1]
 	c := f.x.t.chains[name]
 	if c != nil && c.builtin {
 		if policy == "-" {
@@ -220,17 +220,17 @@ func (f *Fake) parseRule(c *chain, args []token) (*Rule, error) {
 	if err := f.p.parse(args); err != nil {
 		return nil, err
 	}
-	r := f.p.emit(c.name)
 	if f.sets != nil {
-		for _, a := range r.Args {
-			if a.Module == "set" && a.Flag == "--match-set" {
-				if _, ok := f.sets.IPSet(a.Value); !ok {
-					return nil, fmt.Errorf("set %s doesn't exist", a.Value)
+		for gi := range f.p.groups {
+			g := &f.p.groups[gi]
+			if i := g.find("--match-set"); g.name == "set" && !g.target && i >= 0 {
+				if _, ok := f.sets.IPSet(g.args[i].vals[0]); !ok {
+					return nil, fmt.Errorf("set %s doesn't exist", g.args[i].vals[0])
 				}
 			}
 		}
 	}
-	return r, nil
+	return f.p.emit(c.name), nil
 }
 
 // deleteCmd handles "-D CHAIN rule" and "-D CHAIN N".
@@ -308,4 +308,14 @@ func (f *Fake) deleteChains(name string, args []token) error {
 		}
 	}
 	return nil
+}
+
+// cutField returns the first blank-separated field of s and the rest.
+func cutField(s string) (field, rest string) {
+	s = strings.TrimLeft(s, " \t")
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimLeft(s[i:], " \t")
 }

@@ -1,5 +1,8 @@
 package iptablestest
 
+// These are pure unit tests: they run no command and touch no kernel state.
+// The kernel tests are in kernel_test.go and run under unshare --net.
+
 import (
 	"context"
 	"slices"
@@ -82,7 +85,7 @@ func TestRestoreNoflush(t *testing.T) {
 			want:    map[string][]string{"C": {"-A C -j A"}}},
 		{name: "-I at positions",
 			payload: lines("*nat", "-I B -j A", "-I B 3 -d 2.2.2.2 -j A", "-I B 2 -s 1.1.1.1 -j A", "COMMIT"),
-			want: map[string][]string{"B": {"-A B -j A", "-A B -s 1.1.1.1/32 -j A", "-A B -j RETURN", "-A B -d 2.2.2.2/32 -j A"}}},
+			want:    map[string][]string{"B": {"-A B -j A", "-A B -s 1.1.1.1/32 -j A", "-A B -j RETURN", "-A B -d 2.2.2.2/32 -j A"}}},
 		{name: "-I past the end fails",
 			payload: lines("*nat", "-I B 3 -j A", "COMMIT"), errLine: 2, errText: "too big"},
 		{name: "-D by spec matches the canonical form",

@@ -100,7 +100,7 @@ func (x *txn) create(name string) (*chain, error) {
 	if err := iptables.CheckChainName(name); err != nil {
 		return nil, err
 	}
-	if IsBuiltinTarget(name) {
+	if isBuiltinTarget(name) {
 		return nil, fmt.Errorf("chain name %q is a target name", name)
 	}
 	c := &chain{name: strings.Clone(name), policy: "-", txn: x.id}
@@ -111,7 +111,7 @@ func (x *txn) create(name string) (*chain, error) {
 
 // link resolves r's target to a user chain and counts the reference.
 func (x *txn) link(r *Rule) error {
-	if r.Target == "" || IsBuiltinTarget(r.Target) {
+	if !r.toChain {
 		return nil
 	}
 	c := x.t.chains[r.Target]
@@ -177,7 +177,8 @@ func (x *txn) flush(c *chain) {
 	for _, r := range c.rules {
 		x.unlink(r)
 	}
-	c.rules = nil
+	// A new slice, as the log may hold the old one; sized for a refill.
+	c.rules = make([]*Rule, 0, len(c.rules))
 }
 
 // deleteChain removes an empty, unreferenced user chain.

@@ -16,6 +16,9 @@ type token struct {
 // character. Words without escapes are substrings of line. toks is reused.
 func tokenize(line string, toks []token) ([]token, error) {
 	toks = toks[:0]
+	if strings.IndexByte(line, '"') < 0 && strings.IndexByte(line, '\\') < 0 {
+		return splitBlanks(line, toks), nil
+	}
 	i := 0
 	for {
 		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
@@ -53,6 +56,24 @@ func tokenize(line string, toks []token) ([]token, error) {
 			word = strings.ReplaceAll(word, `"`, "")
 		}
 		toks = append(toks, token{s: word, quoted: quoted})
+	}
+}
+
+// splitBlanks splits a line without quotes or escapes.
+func splitBlanks(line string, toks []token) []token {
+	for {
+		for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			line = line[1:]
+		}
+		if line == "" {
+			return toks
+		}
+		i := 0
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		toks = append(toks, token{s: line[:i]})
+		line = line[i:]
 	}
 }
 
@@ -105,5 +126,11 @@ func bareWord(v string) bool {
 // needsQuote reports whether a value printed plainly would not read back as
 // one word.
 func needsQuote(v string) bool {
-	return v == "" || strings.ContainsAny(v, " \t\"\\'")
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case ' ', '\t', '"', '\\', '\'':
+			return true
+		}
+	}
+	return v == ""
 }

@@ -36,8 +36,9 @@ var traceModules = map[string]bool{
 // matchRule evaluates every match of r against fl.
 func (tr *trace) matchRule(r *Rule, fl *flow) (tri, error) {
 	res := yes
-	for k := range r.Matches() {
-		a := &r.Args[k]
+	matches := r.Matches()
+	for k := range matches {
+		a := &matches[k]
 		var m tri
 		var err error
 		switch {
