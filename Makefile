@@ -19,9 +19,11 @@ binaries: build
 	$(GOFLAGS_STATIC) $(GO) build -o $(BIN)/echo ./e2e/echo
 	cd hack/cluster && $(GO) build -o $(CURDIR)/$(BIN)/kcluster .
 
-## deps: host tools the tests need (iptables, ipset, conntrack, iproute2)
+## deps: host tools the tests need (iptables, ipset, conntrack, iproute2) and the
+## IPVS test VM (qemu, busybox, Debian's kernel under _output/vm)
 deps:
 	hack/install-deps.sh
+	hack/vm/install.sh
 
 ## test: lint, unit and integration tests, then the end-to-end tests on real components
 test: deps lint unit test-cluster e2e
