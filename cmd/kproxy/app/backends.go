@@ -3,23 +3,124 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"os"
 
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+
+	iptablesmode "github.com/kproxy/kproxy/modes/iptables"
 	"github.com/kproxy/kproxy/proxy"
 )
 
-// newBackends builds the chosen mode's backend for each IP family the node serves.
-func newBackends(o *Options) ([]proxy.FamilyBackend, error) {
+// newBackends builds the chosen mode's backend for each IP family the node can serve:
+// IPv4, and IPv6 when the kernel has it.
+func newBackends(o *Options, m *proxy.Metrics) ([]proxy.FamilyBackend, error) {
+	var out []proxy.FamilyBackend
+	for _, family := range kernelFamilies() {
+		b, err := newBackend(o, family, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, proxy.FamilyBackend{Family: family, Backend: b})
+	}
+	return out, nil
+}
+
+// newBackend builds one family's backend; cmd/kproxy is the only place that knows the modes.
+func newBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Backend, error) {
 	switch o.Config.Mode {
+	case ModeIPTables:
+		return iptablesmode.New(iptablesOptions(o, family, m))
 	default:
 		return nil, fmt.Errorf("proxy mode %q is not available in this build", o.Config.Mode)
 	}
 }
 
-// canaryOf returns a check that reports whether any backend's rules were flushed, or nil
-// when no backend has a canary.
+// iptablesOptions maps the configuration onto the iptables mode's options.
+func iptablesOptions(o *Options, family v1.IPFamily, m *proxy.Metrics) iptablesmode.Options {
+	ipt := o.Config.IPTables
+	var masqBit *int
+	if ipt.MasqueradeBit != nil {
+		bit := int(*ipt.MasqueradeBit)
+		masqBit = &bit
+	}
+	return iptablesmode.Options{
+		Family:             family,
+		MasqueradeBit:      masqBit,
+		MasqueradeAll:      ipt.MasqueradeAll,
+		ClusterCIDRs:       o.ClusterCIDRs(),
+		NodePortAddresses:  nodePortCIDRs(o),
+		LocalAddresses:     localAddresses,
+		LocalhostNodePorts: ipt.LocalhostNodePorts != nil && *ipt.LocalhostNodePorts && family == v1.IPv4Protocol,
+		Conntrack:          iptablesmode.NewNetlinkConntrack(family),
+		Metrics:            m,
+	}
+}
+
+// nodePortCIDRs returns the --nodeport-addresses ranges; "primary" (the node's own IPs)
+// and an empty list both mean every local address here.
+func nodePortCIDRs(o *Options) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range o.Config.NodePortAddresses {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
+// localAddresses lists the addresses of the node's interfaces.
+func localAddresses() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out, nil
+}
+
+// kernelFamilies lists the IP families the kernel supports.
+func kernelFamilies() []v1.IPFamily {
+	families := []v1.IPFamily{v1.IPv4Protocol}
+	if _, err := os.Stat("/proc/net/if_inet6"); err == nil {
+		families = append(families, v1.IPv6Protocol)
+	}
+	return families
+}
+
+// setupBackends runs every backend's Setup and keeps the families that can run: a node
+// whose second family lacks iptables support runs single-stack, as kube-proxy does.
+func setupBackends(ctx context.Context, mode string, backends []proxy.FamilyBackend) ([]proxy.FamilyBackend, error) {
+	var ok []proxy.FamilyBackend
+	var firstErr error
+	for _, fb := range backends {
+		if err := fb.Backend.Setup(ctx); err != nil {
+			klog.ErrorS(err, "IP family not supported by this node; running without it", "mode", mode, "family", fb.Family)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s mode (%s): %w", mode, fb.Family, err)
+			}
+			continue
+		}
+		ok = append(ok, fb)
+	}
+	if len(ok) == 0 {
+		return nil, firstErr
+	}
+	return ok, nil
+}
+
+// canaryOf returns a check that reports whether any backend's canary chain vanished
+// (someone flushed kproxy's rules), or nil when no backend has a canary.
 func canaryOf(backends []proxy.FamilyBackend) func(context.Context) (bool, error) {
 	type canary interface {
-		CheckCanary(ctx context.Context) (bool, error)
+		CheckCanary(ctx context.Context) (present bool, err error)
 	}
 	var checks []canary
 	for _, fb := range backends {
@@ -31,11 +132,14 @@ func canaryOf(backends []proxy.FamilyBackend) func(context.Context) (bool, error
 		return nil
 	}
 	return func(ctx context.Context) (bool, error) {
+		flushed := false
 		for _, c := range checks {
-			if flushed, err := c.CheckCanary(ctx); flushed || err != nil {
-				return flushed, err
+			present, err := c.CheckCanary(ctx)
+			if err != nil {
+				return false, err
 			}
+			flushed = flushed || !present
 		}
-		return false, nil
+		return flushed, nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -16,17 +17,18 @@ import (
 // the chosen mode owns and returns; otherwise it checks the node can run the mode, then
 // watches the API server and syncs.
 func Run(ctx context.Context, o *Options) error {
-	backends, err := newBackends(o)
+	reg := prometheus.NewRegistry()
+	metrics := proxy.NewMetrics(reg)
+	backends, err := newBackends(o, metrics)
 	if err != nil {
 		return err
 	}
 	if o.Cleanup {
 		return cleanup(ctx, backends)
 	}
-	for _, fb := range backends {
-		if err := fb.Backend.Setup(ctx); err != nil {
-			return fmt.Errorf("%s mode (%s): %w", o.Config.Mode, fb.Family, err)
-		}
+	WarnUnsupportedFields(o)
+	if backends, err = setupBackends(ctx, string(o.Config.Mode), backends); err != nil {
+		return err
 	}
 	client, err := newClient(o)
 	if err != nil {
@@ -42,6 +44,8 @@ func Run(ctx context.Context, o *Options) error {
 		ConfigSyncPeriod: o.Config.ConfigSyncPeriod.Duration,
 		MetricsAddr:      o.Config.MetricsBindAddress,
 		HealthzAddr:      o.Config.HealthzBindAddress,
+		Registry:         reg,
+		Metrics:          metrics,
 		Canary:           canaryOf(backends),
 	})
 	klog.InfoS("Starting kproxy", "mode", o.Config.Mode, "node", o.NodeName, "families", len(backends))
