@@ -11,9 +11,12 @@ type Policy struct {
 	ExternalLocal bool
 }
 
-// usesCluster reports whether some traffic of the service may go to any endpoint.
+// usesCluster reports whether some traffic of the service may go to any endpoint: all
+// internal traffic under the Cluster policy, and any externally reachable service, since
+// even under externalTrafficPolicy Local the traffic of pods and of the node itself to an
+// external address is short-circuited to the cluster endpoints.
 func (p Policy) usesCluster(externallyReachable bool) bool {
-	return !p.InternalLocal || (externallyReachable && !p.ExternalLocal)
+	return !p.InternalLocal || externallyReachable
 }
 
 // usesLocal reports whether some traffic of the service must stay on this node.

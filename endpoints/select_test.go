@@ -87,11 +87,11 @@ func TestSelect(t *testing.T) {
 			wantAnyEps: true,
 		},
 		{
-			name:       "no local endpoints but some elsewhere",
+			name:       "no local endpoints but some elsewhere: cluster set kept for short-circuited external traffic",
 			eps:        []Endpoint{ep("10.0.0.2", "rs")},
 			policy:     Policy{InternalLocal: true, ExternalLocal: true},
 			external:   true,
-			wantClus:   []string{},
+			wantClus:   []string{"10.0.0.2:8080"},
 			wantLocal:  []string{},
 			wantAnyEps: true,
 		},
