@@ -33,6 +33,8 @@ func newBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Backend
 	switch o.Config.Mode {
 	case ModeIPTables:
 		return iptablesmode.New(iptablesOptions(o, family, m))
+	case ModeIPVS:
+		return newIPVSBackend(o, family, m)
 	default:
 		return nil, fmt.Errorf("proxy mode %q is not available in this build", o.Config.Mode)
 	}
@@ -41,14 +43,9 @@ func newBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Backend
 // iptablesOptions maps the configuration onto the iptables mode's options.
 func iptablesOptions(o *Options, family v1.IPFamily, m *proxy.Metrics) iptablesmode.Options {
 	ipt := o.Config.IPTables
-	var masqBit *int
-	if ipt.MasqueradeBit != nil {
-		bit := int(*ipt.MasqueradeBit)
-		masqBit = &bit
-	}
 	return iptablesmode.Options{
 		Family:             family,
-		MasqueradeBit:      masqBit,
+		MasqueradeBit:      masqueradeBit(o),
 		MasqueradeAll:      ipt.MasqueradeAll,
 		ClusterCIDRs:       o.ClusterCIDRs(),
 		NodePortAddresses:  nodePortCIDRs(o),
@@ -59,16 +56,19 @@ func iptablesOptions(o *Options, family v1.IPFamily, m *proxy.Metrics) iptablesm
 	}
 }
 
+// masqueradeBit returns --iptables-masquerade-bit as the modes take it.
+func masqueradeBit(o *Options) *int {
+	if o.Config.IPTables.MasqueradeBit == nil {
+		return nil
+	}
+	bit := int(*o.Config.IPTables.MasqueradeBit)
+	return &bit
+}
+
 // nodePortCIDRs returns the --nodeport-addresses ranges; "primary" (the node's own IPs)
 // and an empty list both mean every local address here.
 func nodePortCIDRs(o *Options) []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range o.Config.NodePortAddresses {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-		}
-	}
-	return out
+	return prefixes(o.Config.NodePortAddresses)
 }
 
 // localAddresses lists the addresses of the node's interfaces.
