@@ -6,7 +6,7 @@ BIN       := _output/bin
 PKG       := github.com/kproxy/kproxy
 GOFLAGS_STATIC := CGO_ENABLED=0
 
-.PHONY: all build binaries deps test test-cluster unit e2e e2e-vm bench demo lint fmt-check vet clean cluster-up cluster-down
+.PHONY: all build binaries deps vm-deps test test-cluster unit e2e e2e-vm bench demo lint fmt-check vet clean cluster-up cluster-down
 
 all: build
 
@@ -19,14 +19,16 @@ binaries: build
 	$(GOFLAGS_STATIC) $(GO) build -o $(BIN)/echo ./e2e/echo
 	cd hack/cluster && $(GO) build -o $(CURDIR)/$(BIN)/kcluster .
 
-## deps: host tools the tests need (iptables, ipset, conntrack, iproute2) and the
-## IPVS test VM (qemu, busybox, Debian's kernel under _output/vm)
+## deps: host tools the tests need (iptables, ipset, conntrack, iproute2)
 deps:
 	hack/install-deps.sh
+
+## vm-deps: the IPVS test VM (qemu, busybox, Debian's kernel under _output/vm)
+vm-deps:
 	hack/vm/install.sh
 
 ## test: lint, unit and integration tests, then the end-to-end tests on real components
-test: deps lint unit test-cluster e2e
+test: deps vm-deps lint unit test-cluster e2e
 
 ## test-cluster: the control plane's own tests (they start it in a throwaway namespace)
 test-cluster:
@@ -45,7 +47,8 @@ bench: deps
 	hack/bench.sh
 
 ## demo: a local cluster of two nodes with kproxy, services, real traffic, rules and metrics
-demo: deps binaries
+## (installs what is missing and builds first)
+demo:
 	hack/demo.sh
 
 ## lint: gofmt and go vet
