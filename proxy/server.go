@@ -27,6 +27,9 @@ type Config struct {
 	MetricsAddr, HealthzAddr string
 	// Registry receives kproxy's metrics; a new one is made when nil.
 	Registry *prometheus.Registry
+	// Metrics are the collectors registered on Registry, when the caller made them
+	// already (to share them with backends); made when nil.
+	Metrics *Metrics
 	// Clock drives the runner and health checks; the real clock when nil.
 	Clock clock.WithTicker
 	// Canary, when set, is checked once per SyncPeriod; when it reports that kproxy's
@@ -44,6 +47,8 @@ type Server struct {
 	Metrics *Metrics
 	Health  *HealthServer
 	Events  *NodeEvents
+	// ServiceHealth serves the health-check node ports of externalTrafficPolicy Local services.
+	ServiceHealth *ServiceHealthServer
 
 	failures int             // syncs failed in a row, touched by the runner goroutine only
 	runCtx   context.Context // set by Run before the runner loop starts
@@ -57,10 +62,15 @@ func NewServer(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	s := &Server{cfg: cfg, Table: NewTable(cfg.NodeName), Metrics: NewMetrics(cfg.Registry),
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(cfg.Registry)
+	}
+	s := &Server{cfg: cfg, Table: NewTable(cfg.NodeName), Metrics: cfg.Metrics,
 		Events: NewNodeEvents(cfg.Client, cfg.NodeName)}
 	s.Health = NewHealthServer(cfg.HealthzAddr, 2*cfg.SyncPeriod, cfg.Clock, s.Metrics)
 	s.Syncer = NewSyncer(s.Table, cfg.Backends, s.Metrics, s.Health, cfg.Clock)
+	s.ServiceHealth = NewServiceHealthServer(func() bool { return s.Health.Report().Healthy })
+	s.Syncer.serviceHealth = s.ServiceHealth
 	s.Watcher = NewWatcher(cfg.Client, s.Table, cfg.NodeName, cfg.ConfigSyncPeriod, WatchHooks{
 		Changed: s.changed,
 		Node:    s.Health.SyncNode,
@@ -81,6 +91,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // until ctx is done. The listeners start at once, so /livez answers during the wait.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Events.Stop()
+	defer s.ServiceHealth.Close()
 	errc := make(chan error, 2)
 	s.serve(ctx, s.cfg.MetricsAddr, s.MetricsHandler(), errc)
 	s.serve(ctx, s.cfg.HealthzAddr, s.Health.Handler(), errc)

@@ -29,6 +29,9 @@ type Syncer struct {
 
 	mu      sync.Mutex // held for a whole sync; debug readers take it too
 	unsaved map[v1.IPFamily]*unsynced
+
+	// serviceHealth, when set, follows the health-check node ports after every sync.
+	serviceHealth *ServiceHealthServer
 }
 
 // unsynced is what one family's backend still has to program.
@@ -77,21 +80,26 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	defer s.mu.Unlock()
 	applied := s.table.Apply()
 	var errs []error
+	snaps := make([]*Snapshot, 0, len(s.backends))
 	for _, fb := range s.backends {
 		u := s.unsaved[fb.Family]
 		u.add(applied)
-		if err := s.syncFamily(ctx, fb, u); err != nil {
+		snap := s.table.Snapshot(fb.Family)
+		snaps = append(snaps, snap)
+		if err := s.syncFamily(ctx, fb, snap, u); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.serviceHealth != nil {
+		s.serviceHealth.Sync(healthChecks(snaps))
 	}
 	s.metrics.SetPendingChanges(s.table.Services.Pending(), s.table.Endpoints.Pending())
 	return errors.Join(errs...)
 }
 
 // syncFamily calls one backend and records the outcome.
-func (s *Syncer) syncFamily(ctx context.Context, fb FamilyBackend, u *unsynced) error {
+func (s *Syncer) syncFamily(ctx context.Context, fb FamilyBackend, snap *Snapshot, u *unsynced) error {
 	start := s.clock.Now()
-	snap := s.table.Snapshot(fb.Family)
 	changes := Changes{Full: u.full, Services: u.services}
 	err := fb.Backend.Sync(ctx, snap, changes)
 	now := s.clock.Now()

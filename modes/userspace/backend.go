@@ -1,0 +1,274 @@
+package userspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"k8s.io/klog/v2"
+
+	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/iptables"
+)
+
+// Backend is the userspace proxy of one IP family. It implements proxy.Backend;
+// dual-stack nodes run two. Close stops its listeners when kproxy exits.
+type Backend struct {
+	cfg     config
+	metrics *metrics
+	bufs    *bufPool
+	wg      sync.WaitGroup // every goroutine of every listener
+
+	iptMu sync.Mutex
+	ipt   iptables.Restorer // nil until detected, when Options.IPTables was nil
+
+	mu       sync.Mutex
+	closed   bool
+	services map[proxy.ServicePortName]*servicePort
+	ports    *portAllocator
+	payload  iptables.Payload
+	// applied is the last portal payload applied; nil when the kernel's state is
+	// unknown (before the first sync, after a failure), which makes the next
+	// sync full.
+	applied []byte
+	// retiring are listeners to close once the portals stop pointing at them;
+	// pending are the ports of closed listeners, released after the next
+	// successful restore.
+	retiring []listener
+	pending  []int
+}
+
+var _ proxy.Backend = (*Backend)(nil)
+
+// errClosed is returned by Sync after Close.
+var errClosed = errors.New("userspace: backend closed")
+
+// New returns a backend for opts.Family. Nothing runs and no listener opens
+// before Setup and Sync.
+func New(opts Options) (*Backend, error) {
+	cfg, err := newConfig(&opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{
+		cfg:      cfg,
+		ipt:      opts.IPTables,
+		metrics:  newMetrics(opts.Registerer, string(cfg.family)),
+		bufs:     newBufPool(),
+		services: map[proxy.ServicePortName]*servicePort{},
+		ports:    newPortAllocator(cfg.ports),
+	}, nil
+}
+
+// Setup creates the portal chains (keeping the rules a previous run left, so
+// service traffic flows until the first sync) and the jumps to them, which also
+// proves iptables works.
+func (b *Backend) Setup(ctx context.Context) error {
+	ipt, err := b.runner(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ensureChains(ctx, ipt); err != nil {
+		return fmt.Errorf("userspace %s: creating the portal chains: %w", b.cfg.family, err)
+	}
+	if err := ensureJumps(ctx, ipt); err != nil {
+		return fmt.Errorf("userspace %s: %w", b.cfg.family, err)
+	}
+	return nil
+}
+
+// runner returns the iptables runner, detecting the node's variant on first use
+// when Options.IPTables was nil.
+func (b *Backend) runner(ctx context.Context) (iptables.Restorer, error) {
+	b.iptMu.Lock()
+	defer b.iptMu.Unlock()
+	if b.ipt != nil {
+		return b.ipt, nil
+	}
+	v, err := iptables.Detect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("userspace %s: detecting the iptables variant: %w", b.cfg.family, err)
+	}
+	b.ipt = iptables.New(iptablesFamily(b.cfg.ipv6), v)
+	klog.InfoS("Using iptables", "family", b.cfg.family, "variant", v)
+	return b.ipt, nil
+}
+
+// Sync opens, updates and closes listeners to match snap, then rewrites the
+// portal chains with one iptables-restore, skipped when a partial sync would not
+// change them (endpoint changes never do). A full sync also restores the jumps
+// from built-in chains. A service port whose listener cannot be opened is left
+// out and reported in the error; the others are synced.
+func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.Changes) error {
+	if snap.Family != b.cfg.family {
+		return fmt.Errorf("userspace %s: got a %s snapshot", b.cfg.family, snap.Family)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errClosed
+	}
+	full := changes.Full || b.applied == nil
+	order := sortedNames(snap)
+	var errs []error
+	for _, name := range order {
+		if sp := b.services[name]; sp != nil && sp.internal != nil && !full && !changes.Touches(name.NamespacedName) {
+			continue
+		}
+		if err := b.program(name, snap.Services[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.prune(snap)
+	applyErr := b.applyPortals(ctx, snap, order, full)
+	b.retire(applyErr == nil)
+	return errors.Join(append(errs, applyErr)...)
+}
+
+// applyPortals renders every portal and applies them unless a partial sync finds
+// them unchanged.
+func (b *Backend) applyPortals(ctx context.Context, snap *proxy.Snapshot, order []proxy.ServicePortName, full bool) error {
+	portals := make([]portal, 0, len(b.services))
+	for _, name := range order {
+		if sp := b.services[name]; sp != nil {
+			if pt, ok := sp.portal(snap.Services[name]); ok {
+				portals = append(portals, pt)
+			}
+		}
+	}
+	b.payload.Reset()
+	renderPortals(&b.payload, b.portalConfig(snap), portals)
+	data, err := b.payload.Bytes()
+	if err != nil {
+		b.applied = nil
+		return fmt.Errorf("userspace %s: rendering portals: %w", b.cfg.family, err)
+	}
+	if !full && string(data) == string(b.applied) {
+		return nil
+	}
+	ipt, err := b.runner(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ipt.Restore(ctx, data); err != nil {
+		b.applied = nil
+		return fmt.Errorf("userspace %s: applying portals: %w", b.cfg.family, err)
+	}
+	b.applied = append(b.applied[:0], data...)
+	if full {
+		if err := ensureJumps(ctx, ipt); err != nil {
+			b.applied = nil
+			return fmt.Errorf("userspace %s: %w", b.cfg.family, err)
+		}
+	}
+	return nil
+}
+
+// portalConfig returns the rendering settings for snap's node.
+func (b *Backend) portalConfig(snap *proxy.Snapshot) portalConfig {
+	c := portalConfig{bind: b.cfg.bind, bindAny: b.cfg.bindAny, clusterCIDR: b.cfg.clusterCIDR}
+	for _, ip := range snap.Node.IPs {
+		if ip.Is4() != b.cfg.ipv6 {
+			c.hostIP = ip
+			break
+		}
+	}
+	return c
+}
+
+// retire closes the listeners retired by this sync. Their ports are released
+// once a restore has succeeded, so that no new listener takes a port that stale
+// portal rules still send traffic to.
+func (b *Backend) retire(applied bool) {
+	for _, l := range b.retiring {
+		l.close()
+		b.pending = append(b.pending, l.port())
+	}
+	b.retiring = b.retiring[:0]
+	if !applied {
+		return
+	}
+	for _, p := range b.pending {
+		b.ports.release(p)
+	}
+	b.pending = b.pending[:0]
+}
+
+// Cleanup removes the portal chains and the jumps to them in this family. It
+// works from their well-known names, so it also removes what kube-proxy's
+// userspace mode left. Listeners are not touched; see Close.
+func (b *Backend) Cleanup(ctx context.Context) error {
+	b.mu.Lock()
+	b.applied = nil
+	b.mu.Unlock()
+	ipt, err := b.runner(ctx)
+	if err != nil {
+		return err
+	}
+	if err := removeAll(ctx, ipt); err != nil {
+		return fmt.Errorf("userspace %s: cleaning up: %w", b.cfg.family, err)
+	}
+	return nil
+}
+
+// CheckCanary reports whether the portal chains still exist. When they are gone
+// someone flushed the tables: the backend forgets what it applied, so its next
+// Sync is a full one that restores the chains and the jumps to them. The sync
+// loop calls it periodically and requests a sync when it returns false. present
+// means nothing when err is not nil.
+func (b *Backend) CheckCanary(ctx context.Context) (present bool, err error) {
+	ipt, err := b.runner(ctx)
+	if err != nil {
+		return false, err
+	}
+	present, err = ipt.ChainExists(ctx, iptables.TableNAT, chainPortalsContainer)
+	if err != nil {
+		return false, fmt.Errorf("userspace %s: looking for the portal chains: %w", b.cfg.family, err)
+	}
+	if !present {
+		b.mu.Lock()
+		b.applied = nil
+		b.mu.Unlock()
+	}
+	return present, nil
+}
+
+// Close closes every listener and connection and waits for their goroutines to
+// end. The portal rules stay (see Cleanup). Sync fails after Close.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	for _, sp := range b.services {
+		b.retiring = append(b.retiring, sp.listeners()...)
+	}
+	b.services = nil
+	b.retire(false)
+	b.mu.Unlock()
+	b.wg.Wait()
+	klog.V(2).InfoS("Userspace proxy closed", "family", b.cfg.family)
+	return nil
+}
+
+// ListenerPorts returns the ports of a service port's listeners: internal serves
+// cluster IP traffic, external node port, external and load-balancer IP traffic
+// (the same port when one listener serves both; 0 when it could not be opened).
+// ok is false when the backend proxies no such service port.
+func (b *Backend) ListenerPorts(name proxy.ServicePortName) (internal, external int, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sp := b.services[name]
+	if sp == nil || sp.internal == nil {
+		return 0, 0, false
+	}
+	pt, _ := sp.portal(nil)
+	return pt.internal, pt.external, true
+}
+
+// BindAddress returns the address listeners listen on.
+func (b *Backend) BindAddress() netip.Addr { return b.cfg.bind }

@@ -1,0 +1,17 @@
+// Package userspace is kproxy's userspace proxy mode (--proxy-mode=userspace):
+// kproxy itself carries the traffic of every service port.
+//
+// Each TCP or UDP service port gets a listener on --bind-address, with a port from
+// --proxy-port-range. A second listener serves the port's external traffic (node
+// port, external and load-balancer IPs) when its traffic policy selects other
+// endpoints than internal traffic does. Portal rules in the nat table send service
+// traffic to the listeners. They are rendered by a pure function into
+// iptables-restore input and applied with one restore per sync.
+//
+// A listener balances new connections (TCP) or client sessions (UDP) round robin
+// over the endpoints the node selected, honouring ClientIP session affinity. If a
+// dial fails it tries the next endpoint. TCP is relayed with splice(2) (io.Copy
+// between two *net.TCPConn) and half-closes are passed on. UDP sessions expire
+// after --udp-timeout of silence. README.md describes the chains, listeners and
+// timeouts.
+package userspace

@@ -1,0 +1,94 @@
+package userspace
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// tcpListener relays the TCP connections of one listener.
+type tcpListener struct {
+	relayBase
+	ln *net.TCPListener
+}
+
+// listenTCP opens a TCP listener on bind:port (port 0: any free port).
+func listenTCP(network string, bind netip.Addr, port int) (*net.TCPListener, int, error) {
+	ln, err := net.ListenTCP(network, net.TCPAddrFromAddrPort(netip.AddrPortFrom(bind, uint16(port))))
+	if err != nil {
+		return nil, 0, err
+	}
+	return ln, ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs the accept loop.
+func (l *tcpListener) start() {
+	l.wg.Add(1)
+	go l.acceptLoop()
+}
+
+// acceptLoop accepts connections until the listener is closed. Failures such as
+// running out of file descriptors are retried with a growing delay.
+func (l *tcpListener) acceptLoop() {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := l.ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			klog.ErrorS(err, "Accepting a connection failed", "servicePort", l.label, "port", l.portN)
+			if !backoff(l.ctx, &delay) {
+				return
+			}
+			continue
+		}
+		delay = 0
+		l.wg.Add(1)
+		go l.serve(c)
+	}
+}
+
+// serve connects c to an endpoint and relays it. A connection that reaches no
+// endpoint is reset, as a REJECT would.
+func (l *tcpListener) serve(c *net.TCPConn) {
+	defer l.wg.Done()
+	client := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	conn, ep, err := l.dialer.dial(l.ctx, l.pool, l.m, client, l.label)
+	if err != nil {
+		klog.V(4).InfoS("No endpoint for connection", "servicePort", l.label, "client", client, "err", err)
+		_ = c.SetLinger(0)
+		_ = c.Close()
+		return
+	}
+	p := &tcpPair{client: c, backend: conn.(*net.TCPConn)}
+	if !l.pool.track(ep, p) {
+		_ = p.Close()
+		return
+	}
+	l.m.opened()
+	up, down := relay(p.client, p.backend)
+	l.pool.untrack(ep, p)
+	l.m.ended(up, down)
+}
+
+// close stops accepting and closes every connection.
+func (l *tcpListener) close() {
+	l.cancel()
+	_ = l.ln.Close()
+	closeAll(l.pool.close())
+}
+
+// tcpPair is one relayed connection: the client's and the endpoint's sides.
+type tcpPair struct {
+	client, backend *net.TCPConn
+}
+
+// Close closes both sides, ending the relay.
+func (p *tcpPair) Close() error {
+	return errors.Join(p.client.Close(), p.backend.Close())
+}
