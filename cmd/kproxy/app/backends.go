@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
@@ -16,10 +18,10 @@ import (
 
 // newBackends builds the chosen mode's backend for each IP family the node can serve:
 // IPv4, and IPv6 when the kernel has it.
-func newBackends(o *Options, m *proxy.Metrics) ([]proxy.FamilyBackend, error) {
+func newBackends(o *Options, reg prometheus.Registerer, m *proxy.Metrics) ([]proxy.FamilyBackend, error) {
 	var out []proxy.FamilyBackend
 	for _, family := range kernelFamilies() {
-		b, err := newBackend(o, family, m)
+		b, err := newBackend(o, family, reg, m)
 		if err != nil {
 			return nil, err
 		}
@@ -29,12 +31,14 @@ func newBackends(o *Options, m *proxy.Metrics) ([]proxy.FamilyBackend, error) {
 }
 
 // newBackend builds one family's backend; cmd/kproxy is the only place that knows the modes.
-func newBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Backend, error) {
+func newBackend(o *Options, family v1.IPFamily, reg prometheus.Registerer, m *proxy.Metrics) (proxy.Backend, error) {
 	switch o.Config.Mode {
 	case ModeIPTables:
 		return iptablesmode.New(iptablesOptions(o, family, m))
 	case ModeIPVS:
 		return newIPVSBackend(o, family, m)
+	case ModeUserspace:
+		return newUserspaceBackend(o, family, reg)
 	default:
 		return nil, fmt.Errorf("proxy mode %q is not available in this build", o.Config.Mode)
 	}
@@ -114,6 +118,17 @@ func setupBackends(ctx context.Context, mode string, backends []proxy.FamilyBack
 		return nil, firstErr
 	}
 	return ok, nil
+}
+
+// closeBackends releases what backends hold open (the userspace mode's listeners).
+func closeBackends(backends []proxy.FamilyBackend) {
+	for _, fb := range backends {
+		if c, ok := fb.Backend.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				klog.ErrorS(err, "Closing the backend", "family", fb.Family)
+			}
+		}
+	}
 }
 
 // canaryOf returns a check that reports whether any backend's canary chain vanished

@@ -19,7 +19,7 @@ import (
 func Run(ctx context.Context, o *Options) error {
 	reg := prometheus.NewRegistry()
 	metrics := proxy.NewMetrics(reg)
-	backends, err := newBackends(o, metrics)
+	backends, err := newBackends(o, reg, metrics)
 	if err != nil {
 		return err
 	}
@@ -27,6 +27,7 @@ func Run(ctx context.Context, o *Options) error {
 		return cleanup(ctx, backends)
 	}
 	WarnUnsupportedFields(o)
+	defer closeBackends(backends)
 	if backends, err = setupBackends(ctx, string(o.Config.Mode), backends); err != nil {
 		return err
 	}
