@@ -76,12 +76,13 @@ func (d dialer) connect(ctx context.Context, nd *net.Dialer, ep netip.AddrPort) 
 
 // dial connects to an endpoint for client. Each attempt picks an endpoint from p
 // and waits for the next timeout; after a failure the next attempt ignores and
-// replaces the client's affinity, so it goes to the next endpoint round robin.
+// replaces the client's affinity, and goes to the next endpoint round robin that
+// this connection has not failed to reach yet.
 func (d dialer) dial(ctx context.Context, p *pool, m *portMetrics, client netip.Addr, label string) (net.Conn, netip.AddrPort, error) {
-	reset := false
+	var failed []netip.AddrPort
 	var lastErr error
 	for _, timeout := range d.timeouts {
-		ep, ok := p.pick(client, reset)
+		ep, ok := p.pick(client, failed)
 		if !ok {
 			return nil, ep, errNoEndpoints
 		}
@@ -95,7 +96,7 @@ func (d dialer) dial(ctx context.Context, p *pool, m *portMetrics, client netip.
 		m.dialFailed()
 		klog.V(2).InfoS("Dialing endpoint failed, trying the next one", "servicePort", label, "endpoint", ep,
 			"timeout", timeout, "err", err)
-		lastErr, reset = err, true
+		lastErr, failed = err, append(failed, ep)
 	}
 	return nil, netip.AddrPort{}, lastErr
 }

@@ -3,6 +3,7 @@ package userspace
 import (
 	"io"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,16 +47,20 @@ func newPool(clk clock.PassiveClock) *pool {
 
 // pick chooses the endpoint for a new connection from client: the client's
 // endpoint while its affinity lasts, else the next one round robin (which then
-// becomes the client's). reset ignores and replaces the client's affinity, after
-// a failed dial. ok is false when there is no endpoint.
-func (p *pool) pick(client netip.Addr, reset bool) (ep netip.AddrPort, ok bool) {
+// becomes the client's). failed lists the endpoints this connection failed to
+// reach: then the client's affinity is ignored and replaced, and the next
+// endpoint round robin that is not in failed is taken (any, once every
+// endpoint failed). Other connections move the cursor between the attempts of
+// one connection, so without skipping them a retry could land on the endpoint
+// that just failed. ok is false when there is no endpoint.
+func (p *pool) pick(client netip.Addr, failed []netip.AddrPort) (ep netip.AddrPort, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.eps) == 0 {
 		return ep, false
 	}
 	now := p.clock.Now()
-	if p.timeout > 0 && !reset {
+	if p.timeout > 0 && len(failed) == 0 {
 		if e, found := p.sticky[client]; found {
 			if now.Sub(e.last) < p.timeout {
 				p.sticky[client] = stickyEntry{e.ep, now}
@@ -64,12 +69,26 @@ func (p *pool) pick(client netip.Addr, reset bool) (ep netip.AddrPort, ok bool) 
 			delete(p.sticky, client)
 		}
 	}
-	ep = p.eps[p.next%len(p.eps)]
-	p.next = (p.next + 1) % len(p.eps)
+	i := p.nextUntried(failed)
+	ep = p.eps[i]
+	p.next = (i + 1) % len(p.eps)
 	if p.timeout > 0 {
 		p.stick(client, ep, now)
 	}
 	return ep, true
+}
+
+// nextUntried returns the index of the first endpoint from the cursor on that
+// is not in failed, or the cursor's when every endpoint is.
+func (p *pool) nextUntried(failed []netip.AddrPort) int {
+	start := p.next % len(p.eps)
+	for k := range len(p.eps) {
+		i := (start + k) % len(p.eps)
+		if !slices.Contains(failed, p.eps[i]) {
+			return i
+		}
+	}
+	return start
 }
 
 // stick records client's affinity, sweeping expired entries when the table has

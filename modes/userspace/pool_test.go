@@ -15,11 +15,11 @@ var (
 	epC = netip.MustParseAddrPort("10.0.0.3:80")
 )
 
-// poolStep is one operation on a pool: pick for a client (reset after a failed
-// dial), let time pass, or update the endpoints.
+// poolStep is one operation on a pool: pick for a client (after failed dials
+// to some endpoints), let time pass, or update the endpoints.
 type poolStep struct {
-	client  string // pick for this client
-	reset   bool
+	client  string           // pick for this client
+	failed  []netip.AddrPort // the endpoints this connection failed to reach
 	advance time.Duration
 	update  []netip.AddrPort // update to these endpoints (with the case's timeout)
 	want    netip.AddrPort   // the pick's result; the zero value means none
@@ -52,8 +52,20 @@ func TestPoolBalancing(t *testing.T) {
 			{advance: 6 * time.Second}, {client: "1.1.1.1", want: epA},
 		}},
 		{"a failed dial drops the affinity and moves on", abc, 10 * time.Second, []poolStep{
-			{client: "1.1.1.1", want: epA}, {client: "1.1.1.1", reset: true, want: epB},
+			{client: "1.1.1.1", want: epA}, {client: "1.1.1.1", failed: []netip.AddrPort{epA}, want: epB},
 			{client: "1.1.1.1", want: epB},
+		}},
+		{"a retry skips the endpoints that failed, though others moved the cursor", abc, 0, []poolStep{
+			{client: "1.1.1.1", want: epA}, {client: "2.2.2.2", want: epB}, {client: "3.3.3.3", want: epC},
+			{client: "1.1.1.1", failed: []netip.AddrPort{epA}, want: epB},
+			{client: "2.2.2.2", want: epC}, {client: "3.3.3.3", want: epA},
+			{client: "1.1.1.1", failed: []netip.AddrPort{epA, epB}, want: epC},
+			{client: "2.2.2.2", want: epA},
+		}},
+		{"once every endpoint failed, plain round robin", abc, 0, []poolStep{
+			{client: "1.1.1.1", want: epA},
+			{client: "1.1.1.1", failed: []netip.AddrPort{epA, epB, epC}, want: epB},
+			{client: "1.1.1.1", want: epC},
 		}},
 		{"an endpoint removed takes its affinities with it", abc, 10 * time.Second, []poolStep{
 			{client: "1.1.1.1", want: epA}, {client: "2.2.2.2", want: epB},
@@ -82,9 +94,9 @@ func TestPoolBalancing(t *testing.T) {
 				case s.update != nil:
 					p.update(s.update, tc.affinity)
 				default:
-					got, ok := p.pick(netip.MustParseAddr(s.client), s.reset)
+					got, ok := p.pick(netip.MustParseAddr(s.client), s.failed)
 					if ok != s.want.IsValid() || got != s.want {
-						t.Fatalf("step %d: pick(%s, reset=%v) = %v, %v; want %v", i, s.client, s.reset, got, ok, s.want)
+						t.Fatalf("step %d: pick(%s, failed %v) = %v, %v; want %v", i, s.client, s.failed, got, ok, s.want)
 					}
 				}
 			}
@@ -133,7 +145,7 @@ func TestPoolSweepsExpiredAffinities(t *testing.T) {
 	p := newPool(clk)
 	p.update([]netip.AddrPort{epA}, time.Second)
 	for i := range 1000 {
-		p.pick(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), false)
+		p.pick(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), nil)
 		clk.Step(10 * time.Millisecond)
 	}
 	// Only the clients seen in the last second can still be live; the table
