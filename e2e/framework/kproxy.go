@@ -30,6 +30,9 @@ type KProxyOptions struct {
 	// Args are extra flags, appended last so they can override the
 	// framework's (--cluster-cidr, --metrics-bind-address, ...).
 	Args []string
+	// Env are extra "NAME=value" environment entries; they override the test
+	// process's (e.g. a PATH starting with a directory of tool wrappers).
+	Env []string
 }
 
 // KProxy is kproxy running in a node's namespace.
@@ -76,7 +79,7 @@ func (c *Cluster) StartKProxy(t testing.TB, n *Node, o KProxyOptions) *KProxy {
 	}, o.Args...)
 	name := "kproxy " + n.Name
 	logPath := filepath.Join(n.Dir, fmt.Sprintf("kproxy-%d.log", time.Now().UnixNano()))
-	p, err := startProcess(name, n.NS, logPath, "", nil, args...)
+	p, err := startProcess(name, n.NS, logPath, "", o.Env, args...)
 	if err != nil {
 		t.Fatalf("e2e: %v", err)
 	}

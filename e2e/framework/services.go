@@ -63,6 +63,13 @@ func (c *Cluster) SetEndpoints(t testing.TB, svc *corev1.Service, eps ...Endpoin
 	}
 }
 
+// TrySetEndpoints is SetEndpoints returning the error instead of failing
+// the test: for goroutines, and for writes expected to fail while the
+// control plane is down.
+func (c *Cluster) TrySetEndpoints(svc *corev1.Service, eps ...Endpoint) error {
+	return c.setEndpoints(svc, eps)
+}
+
 // setEndpoints is SetEndpoints returning an error.
 func (c *Cluster) setEndpoints(svc *corev1.Service, eps []Endpoint) error {
 	c.mu.Lock()

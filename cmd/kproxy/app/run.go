@@ -77,5 +77,6 @@ func newClient(o *Options) (kubernetes.Interface, error) {
 	cfg.QPS = cc.QPS
 	cfg.Burst = int(cc.Burst)
 	cfg.UserAgent = "kproxy"
+	cfg.Wrap(wrapRetryUnreachable)
 	return kubernetes.NewForConfig(cfg)
 }

@@ -1,0 +1,92 @@
+package faultse2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kproxy/kproxy/e2e/framework"
+)
+
+// flushSyncPeriod is --iptables-sync-period in TestFlushedByHand: the canary
+// is checked once per sync period.
+const flushSyncPeriod = 5 * time.Second
+
+// flushRounds is how often TestFlushedByHand flushes. The first flush falls
+// anywhere in the canary's period; each later one follows the repair of the
+// previous one, which happened right after a canary check, and so measures
+// close to the worst case: a whole period.
+const flushRounds = 2
+
+// TestFlushedByHand flushes the nat table by hand (iptables -t nat -F and
+// -X, which deletes every KUBE chain there) and deletes the mangle canary
+// chain KUBE-PROXY-CANARY, while a pod opens 50 connections per second to a
+// Service. Nothing about the Service changed, so only the canary check can
+// notice: it must restore kproxy's rules within one sync period (5 s) plus
+// a sync, and leave nat as it was before the flush.
+func TestFlushedByHand(t *testing.T) {
+	c := framework.New(t, framework.Options{Nodes: 2})
+	node := c.Nodes[0]
+	k := c.StartKProxy(t, node, framework.KProxyOptions{Args: []string{"--iptables-sync-period", flushSyncPeriod.String()}})
+	pods := c.AddPods(t, "web", 2)
+	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
+	_, addr := createWeb(t, c, pods...)
+	waitServedBy(t, c, caller, addr, 10*time.Second, pods...)
+	variant := variantOf(t, k)
+	before := tableRules(t, c, node, variant, "nat")
+
+	loop := startLoop(caller, addr, 50)
+	time.Sleep(time.Second)
+	var starts, flushes []time.Time
+	for range flushRounds {
+		starts = append(starts, time.Now())
+		flushes = append(flushes, flushByHand(t, c, node, variant))
+		waitServedBy(t, c, caller, addr, flushSyncPeriod+3*time.Second, pods...)
+	}
+	time.Sleep(time.Second)
+	atts := loop.stop()
+
+	t.Logf("client loop: %s; failures relative to the first flush: %s",
+		tallyOf(atts, time.Time{}, time.Time{}), describeSpans(failureSpans(atts), flushes[0]))
+	if n := tallyOf(atts, time.Time{}, starts[0]).failed; n > 0 {
+		t.Errorf("%d connections failed before the flush", n)
+	}
+	for i, flushed := range flushes {
+		until := time.Now()
+		if i+1 < len(flushes) {
+			until = starts[i+1]
+		}
+		back, ok := settled(atts, flushed, until, answered)
+		if !ok {
+			t.Errorf("flush %d: traffic did not come back: %s", i+1, tallyOf(atts, flushed, until))
+			continue
+		}
+		took := back.Sub(flushed)
+		t.Logf("flush %d: traffic back %v after the flush (sync period %v); %d connections failed in between",
+			i+1, took.Round(time.Millisecond), flushSyncPeriod, tallyOf(atts, flushed, back).failed)
+		if took > flushSyncPeriod+time.Second {
+			t.Errorf("flush %d: traffic came back %v after the flush, want within one sync period (%v) and a sync", i+1, took, flushSyncPeriod)
+		}
+	}
+	if got := strings.Count(k.Process.Log(), "rules were flushed by someone else"); got != flushRounds {
+		t.Errorf("kproxy logged %d flushes, want %d", got, flushRounds)
+	}
+	if _, got, ok := waitRules(t, c, node, variant, before, 2*time.Second); !ok {
+		t.Errorf("after the repair nat differs from before the flush:\n%s", ruleDiff(got, before))
+	}
+	if got := c.Exec(t, node, iptablesCmd(variant, "save"), "-t", "mangle"); !strings.Contains(got, ":KUBE-PROXY-CANARY") {
+		t.Errorf("the canary chain was not recreated:\n%s", got)
+	}
+}
+
+// flushByHand does what an operator cleaning up would: flush nat, delete
+// its user chains, delete the canary chain. It returns when the last
+// command ran, from when on only the canary check can bring the rules back.
+func flushByHand(t *testing.T, c *framework.Cluster, n *framework.Node, variant string) time.Time {
+	t.Helper()
+	ipt := iptablesCmd(variant, "")
+	c.Exec(t, n, ipt, "-t", "nat", "-F")
+	c.Exec(t, n, ipt, "-t", "nat", "-X")
+	c.Exec(t, n, ipt, "-t", "mangle", "-X", "KUBE-PROXY-CANARY")
+	return time.Now()
+}
