@@ -44,19 +44,22 @@ type Watcher struct {
 // resync period (--config-sync-period).
 func NewWatcher(client kubernetes.Interface, table *Table, nodeName string, resync time.Duration, hooks WatchHooks) *Watcher {
 	w := &Watcher{table: table, hooks: hooks, nodeName: nodeName}
-	w.factory = informers.NewSharedInformerFactoryWithOptions(client, resync,
+	w.factory = informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTransform(trimObject),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = proxiedObjects }))
-	w.nodes = informers.NewSharedInformerFactoryWithOptions(client, resync,
+	w.nodes = informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTransform(trimObject),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", nodeName).String()
 		}))
 	services := w.factory.Core().V1().Services().Informer()
 	slices := w.factory.Discovery().V1().EndpointSlices().Informer()
 	nodes := w.nodes.Core().V1().Nodes().Informer()
-	_, _ = services.AddEventHandler(handlerFor(w.onService))
-	_, _ = slices.AddEventHandler(handlerFor(w.onSlice))
+	// Wait on the handler registrations, not the informers: an informer has synced once
+	// its initial list is in its store, before the handlers have seen every object, and a
+	// sync then would program a partial table.
+	svcReg, _ := services.AddEventHandler(handlerFor(w.onService))
+	sliceReg, _ := slices.AddEventHandler(handlerFor(w.onSlice))
 	_, _ = nodes.AddEventHandler(handlerFor(w.onNode))
-	w.synced = []cache.InformerSynced{services.HasSynced, slices.HasSynced}
+	w.synced = []cache.InformerSynced{svcReg.HasSynced, sliceReg.HasSynced}
 	return w
 }
 
@@ -150,12 +153,16 @@ func (w *Watcher) onNode(_, cur *v1.Node) {
 	}
 }
 
-// resent reports an informer resync: the same object delivered again.
+// resent reports an informer resync: the same object delivered again. Resyncs pass the
+// cached object as both old and new; the resource version also tells, when set.
 func resent[T any, P interface {
 	*T
 	metav1.Object
 }](old, cur P) bool {
-	return old != nil && cur != nil && old.GetResourceVersion() == cur.GetResourceVersion() && old.GetResourceVersion() != ""
+	if old == nil || cur == nil {
+		return false
+	}
+	return old == cur || (old.GetResourceVersion() == cur.GetResourceVersion() && old.GetResourceVersion() != "")
 }
 
 // report logs and counts the parts of an object kproxy leaves out.
