@@ -19,9 +19,12 @@ type kernelNetlink struct {
 	h *netlink.Handle
 }
 
-// NewNetlink returns the Netlink of the current network namespace.
+// NewNetlink returns the Netlink of the current network namespace. It opens a
+// NETLINK_ROUTE socket only: links and addresses are all it needs, and asking
+// for every family (the default) also wants NETLINK_XFRM, which fails with
+// "protocol not supported" on a kernel without the xfrm_user module loaded.
 func NewNetlink() (Netlink, error) {
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(syscall.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}

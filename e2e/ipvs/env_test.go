@@ -1,0 +1,172 @@
+package ipvse2e
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kproxy/kproxy/e2e/vm"
+)
+
+// Addresses of the control plane as the guest sees it.
+const (
+	// apiserverIP is the guest's forward to the host (QEMU's user network,
+	// see vm.Config.HostForwards). kcluster advertises it, so it is in the
+	// serving certificate and the kubeconfig; the test process reaches it
+	// because setUpNetns puts it on loopback.
+	apiserverIP = "10.0.2.100"
+	// apiserverPort is kcluster's port, on every address of the test's own
+	// network namespace.
+	apiserverPort = 6443
+)
+
+// env is what the tests share: one control plane and the programs copied
+// into every guest. It is built by the first test that needs it and torn
+// down by TestMain.
+type env struct {
+	cp *controlPlane
+	// kproxy, kpecho (e2e/echo) and kpguest (./guest) are static programs
+	// on the host.
+	kproxy, kpecho, kpguest string
+	dir                     string
+}
+
+var (
+	envOnce   sync.Once
+	sharedEnv *env
+	envErr    error
+)
+
+// getEnv returns the shared environment, building it on first use; it
+// skips the test unless e2e tests may run.
+func getEnv(t *testing.T) *env {
+	t.Helper()
+	requireE2E(t)
+	envOnce.Do(func() { sharedEnv, envErr = newEnv() })
+	if envErr != nil {
+		t.Fatalf("test environment: %v", envErr)
+	}
+	return sharedEnv
+}
+
+// newEnv starts kcluster and builds kpguest at the same time; kproxy and
+// kpecho (e2e/echo) are taken from the binary directory.
+func newEnv() (*env, error) {
+	bins, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "kpipvs-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{
+		dir:     dir,
+		kproxy:  filepath.Join(bins, "kproxy"),
+		kpecho:  filepath.Join(bins, "echo"),
+		kpguest: filepath.Join(dir, "kpguest"),
+	}
+	errs := []error{staticBinary(e.kproxy), staticBinary(e.kpecho), nil, nil}
+	if err := errors.Join(errs...); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w (build them with `make binaries`, or set %s)", err, envBinDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[2] = vm.BuildStatic(ctx, "./e2e/ipvs/guest", e.kpguest) })
+	wg.Go(func() { e.cp, errs[3] = startControlPlane(filepath.Join(dir, "kcluster")) })
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		e.stop(true)
+		return nil, err
+	}
+	return e, nil
+}
+
+// binDir is $KPROXY_BIN_DIR, else <repo>/_output/bin: where `make
+// binaries` puts kproxy, echo and kcluster.
+func binDir() (string, error) {
+	if dir := os.Getenv(envBinDir); dir != "" {
+		return dir, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "_output", "bin"), nil
+}
+
+// staticBinary checks that path is a statically linked ELF program (it has
+// no program interpreter), which the guest can run as it is.
+func staticBinary(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("guest program: %w", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("guest program %s is dynamically linked; build it with CGO_ENABLED=0", path)
+		}
+	}
+	return nil
+}
+
+// stopEnv tears the shared environment down, if one was built.
+func stopEnv(failed bool) {
+	if sharedEnv != nil {
+		sharedEnv.stop(failed)
+	}
+}
+
+// stop ends kcluster, printing its log's tail first when tests failed, and
+// removes the binaries.
+func (e *env) stop(failed bool) {
+	if e.cp != nil {
+		if failed {
+			fmt.Fprintf(os.Stderr, "--- kcluster log (tail) %s\n%s\n", e.cp.logPath, tail(e.cp.logPath, 40))
+		}
+		e.cp.stop()
+	}
+	_ = os.RemoveAll(e.dir)
+}
+
+// repoRoot walks up from the working directory to kproxy's go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module github.com/kproxy/kproxy\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("the working directory is not inside the kproxy repository")
+		}
+		dir = parent
+	}
+}
+
+// tail returns the last n lines of a file, or why it cannot.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
