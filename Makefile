@@ -38,9 +38,10 @@ test-cluster:
 unit:
 	$(GO) test -count=1 ./...
 
-## e2e: end-to-end tests: real kube-apiserver + etcd, nodes as network namespaces, real iptables
+## e2e: end-to-end tests: real kube-apiserver + etcd, nodes as network namespaces, real iptables,
+## IPVS in a QEMU VM; one package at a time, since their timing checks need the CPU
 e2e: deps binaries
-	KPROXY_E2E=1 KPROXY_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./e2e/...
+	KPROXY_E2E=1 KPROXY_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -p 1 -timeout 40m ./e2e/...
 
 ## bench: benchmarks behind the README's figures
 bench: deps
