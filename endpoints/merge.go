@@ -18,21 +18,34 @@ type ByFamily map[v1.IPFamily]ByPort
 
 // Merge merges every EndpointSlice of one service into one sorted, duplicate-free endpoint
 // list per IP family and port. nodeName marks the endpoints that run on this node as Local.
-// Addresses that do not parse or do not match their slice's address type, ports out of range
-// and FQDN slices are left out; each is described in problems.
+// Addresses that do not parse or do not match their slice's address type, ports out of range,
+// slices of unknown address types and FQDN slices are left out; each but FQDN slices is
+// described in problems.
 func Merge(slices []*discovery.EndpointSlice, nodeName string) (merged ByFamily, problems []string) {
+	return merge(slices, nodeName, func(*discovery.EndpointSlice) bool { return true })
+}
+
+// merge is Merge reporting only the problems of the slices report accepts: a slice
+// event must not report again what is wrong with the service's other slices.
+func merge(slices []*discovery.EndpointSlice, nodeName string, report func(*discovery.EndpointSlice) bool) (merged ByFamily, problems []string) {
 	merged = ByFamily{}
 	for _, slice := range slices {
 		family, ok := sliceFamily(slice.AddressType)
-		if !ok {
-			continue // FQDN slices have nothing a proxy can program.
+		if !ok { // FQDN slices have nothing a proxy can program; others are broken.
+			if slice.AddressType != discovery.AddressTypeFQDN && report(slice) {
+				problems = append(problems, fmt.Sprintf("slice %s: unknown address type %q", slice.Name, slice.AddressType))
+			}
+			continue
 		}
 		byPort := merged[family]
 		if byPort == nil {
 			byPort = ByPort{}
 			merged[family] = byPort
 		}
-		problems = mergeSlice(byPort, slice, family, nodeName, problems)
+		found := mergeSlice(byPort, slice, family, nodeName, nil)
+		if report(slice) {
+			problems = append(problems, found...)
+		}
 	}
 	for family, byPort := range merged {
 		for key, eps := range byPort {

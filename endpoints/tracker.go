@@ -1,6 +1,8 @@
 package endpoints
 
 import (
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,8 +30,11 @@ type Change struct {
 type Tracker struct {
 	nodeName string
 
-	mu      sync.Mutex
-	slices  map[types.NamespacedName]map[string]*discovery.EndpointSlice
+	mu     sync.Mutex
+	slices map[types.NamespacedName]map[string]*discovery.EndpointSlice
+	// owners maps each stored slice (namespace and name) to the service it is
+	// stored under, so a slice whose label changes leaves its old service.
+	owners  map[types.NamespacedName]types.NamespacedName
 	applied map[types.NamespacedName]ByFamily
 	pending map[types.NamespacedName]Change
 }
@@ -39,6 +44,7 @@ func NewTracker(nodeName string) *Tracker {
 	return &Tracker{
 		nodeName: nodeName,
 		slices:   map[types.NamespacedName]map[string]*discovery.EndpointSlice{},
+		owners:   map[types.NamespacedName]types.NamespacedName{},
 		applied:  map[types.NamespacedName]ByFamily{},
 		pending:  map[types.NamespacedName]Change{},
 	}
@@ -51,50 +57,71 @@ func ServiceOf(slice *discovery.EndpointSlice) (types.NamespacedName, bool) {
 }
 
 // Update records the slice as it now is (deleted: gone). It returns the slice's service,
-// whether that service now has a pending change, and the problems found while merging
-// (addresses or ports left out). A slice without a service label is ignored (ok false).
+// whether a change is now pending (for that service, or for the one the slice belonged
+// to before its service label changed), and the problems found in this slice while
+// merging (addresses or ports left out). A slice without a service label is ignored
+// (ok false), after leaving the service it belonged to, if any.
 func (t *Tracker) Update(slice *discovery.EndpointSlice, deleted bool) (svc types.NamespacedName, ok, pending bool, problems []string) {
 	svc, ok = ServiceOf(slice)
-	if !ok {
-		return svc, false, false, nil
-	}
+	key := types.NamespacedName{Namespace: slice.Namespace, Name: slice.Name}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.storeSlice(svc, slice, deleted)
-	merged, problems := Merge(t.sliceList(svc), t.nodeName)
+	if owner, stored := t.owners[key]; stored && (deleted || !ok || owner != svc) {
+		t.forgetSlice(owner, key)
+		pending, _ = t.remerge(owner, slice, nil)
+	}
+	if !ok || deleted {
+		return svc, ok, pending, nil
+	}
+	t.storeSlice(svc, key, slice)
+	changed, problems := t.remerge(svc, slice, slice)
+	return svc, true, pending || changed, problems
+}
+
+// remerge merges the slices of svc again and records a pending change unless the
+// result equals what was applied. It returns whether a change is pending and the
+// problems found in report (none when nil); the change keeps the trigger time of
+// the slice whose event caused it.
+func (t *Tracker) remerge(svc types.NamespacedName, cause, report *discovery.EndpointSlice) (bool, []string) {
+	merged, problems := merge(t.sliceList(svc), t.nodeName, func(s *discovery.EndpointSlice) bool { return s == report })
 	if merged.Equal(t.applied[svc]) {
 		delete(t.pending, svc)
-		return svc, true, false, problems
+		return false, problems
 	}
 	change := t.pending[svc]
 	change.Endpoints = merged
-	change.Triggered = earliest(change.Triggered, triggerTime(slice))
+	change.Triggered = earliest(change.Triggered, triggerTime(cause))
 	t.pending[svc] = change
-	return svc, true, true, problems
+	return true, problems
 }
 
-// storeSlice keeps or forgets one slice of svc.
-func (t *Tracker) storeSlice(svc types.NamespacedName, slice *discovery.EndpointSlice, deleted bool) {
+// storeSlice keeps a slice of svc.
+func (t *Tracker) storeSlice(svc, key types.NamespacedName, slice *discovery.EndpointSlice) {
 	bySlice := t.slices[svc]
-	if deleted {
-		delete(bySlice, slice.Name)
-		if len(bySlice) == 0 {
-			delete(t.slices, svc)
-		}
-		return
-	}
 	if bySlice == nil {
 		bySlice = map[string]*discovery.EndpointSlice{}
 		t.slices[svc] = bySlice
 	}
-	bySlice[slice.Name] = slice
+	bySlice[key.Name] = slice
+	t.owners[key] = svc
 }
 
-// sliceList returns the slices of svc.
+// forgetSlice drops a slice of svc.
+func (t *Tracker) forgetSlice(svc, key types.NamespacedName) {
+	bySlice := t.slices[svc]
+	delete(bySlice, key.Name)
+	if len(bySlice) == 0 {
+		delete(t.slices, svc)
+	}
+	delete(t.owners, key)
+}
+
+// sliceList returns the slices of svc sorted by name, so that merging, which keeps
+// the first of equally good duplicates, gives the same result every time.
 func (t *Tracker) sliceList(svc types.NamespacedName) []*discovery.EndpointSlice {
 	out := make([]*discovery.EndpointSlice, 0, len(t.slices[svc]))
-	for _, s := range t.slices[svc] {
-		out = append(out, s)
+	for _, name := range slices.Sorted(maps.Keys(t.slices[svc])) {
+		out = append(out, t.slices[svc][name])
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kproxy/kproxy/endpoints"
 )
@@ -26,9 +27,13 @@ func ConvertService(svc *v1.Service) (ports PortsByFamily, problems []string) {
 	if !proxied(svc) {
 		return nil, nil
 	}
+	if problem := badNames(svc); problem != "" {
+		return nil, []string{problem}
+	}
 	name := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 	common, problems := commonPort(svc)
 	ports = PortsByFamily{}
+	portsChecked := false // port problems are the same in every family: report them once
 	for _, raw := range clusterIPs(svc) {
 		ip, err := parseIP(raw)
 		if err != nil {
@@ -44,13 +49,14 @@ func ConvertService(svc *v1.Service) (ports PortsByFamily, problems []string) {
 		for i := range svc.Spec.Ports {
 			sp, problem := convertPort(name, perFamily, &svc.Spec.Ports[i])
 			if problem != "" {
-				if family == firstFamily(svc) { // report once, not per family
+				if !portsChecked {
 					problems = append(problems, problem)
 				}
 				continue
 			}
 			ports[family] = append(ports[family], sp)
 		}
+		portsChecked = true
 	}
 	return ports, problems
 }
@@ -64,21 +70,25 @@ func proxied(svc *v1.Service) bool {
 	return ip != "" && ip != v1.ClusterIPNone
 }
 
+// badNames says why the service's namespace or name cannot be programmed, "" when they
+// can. Backends print names in rule comments and hash them into chain names, so they
+// must be what the API server allows: DNS labels (which also keeps comments within the
+// 255 bytes iptables takes, and quotes and newlines out of iptables-restore input).
+func badNames(svc *v1.Service) string {
+	for _, n := range [...]struct{ what, name string }{{"namespace", svc.Namespace}, {"name", svc.Name}} {
+		if len(validation.IsDNS1123Label(n.name)) > 0 {
+			return fmt.Sprintf("service %s %q is not a DNS label", n.what, n.name)
+		}
+	}
+	return ""
+}
+
 // clusterIPs returns the service's cluster IPs, falling back to the single clusterIP field.
 func clusterIPs(svc *v1.Service) []string {
 	if len(svc.Spec.ClusterIPs) > 0 {
 		return svc.Spec.ClusterIPs
 	}
 	return []string{svc.Spec.ClusterIP}
-}
-
-// firstFamily is the family of the service's primary cluster IP.
-func firstFamily(svc *v1.Service) v1.IPFamily {
-	ip, err := parseIP(clusterIPs(svc)[0])
-	if err != nil {
-		return v1.IPv4Protocol
-	}
-	return familyOf(ip)
 }
 
 // commonPort builds the fields every port of the service shares, for all families.
@@ -145,6 +155,9 @@ func convertPort(svc types.NamespacedName, sp ServicePort, port *v1.ServicePort)
 		protocol = v1.ProtocolTCP
 	}
 	sp.Name = ServicePortName{NamespacedName: svc, Port: port.Name, Protocol: protocol}
+	if port.Name != "" && len(validation.IsDNS1123Label(port.Name)) > 0 {
+		return sp, fmt.Sprintf("port name %q is not a DNS label", port.Name)
+	}
 	switch protocol {
 	case v1.ProtocolTCP, v1.ProtocolUDP, v1.ProtocolSCTP:
 	default:

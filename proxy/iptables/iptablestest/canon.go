@@ -161,8 +161,12 @@ func (p *ruleParser) parse(toks []token) error {
 				return err
 			}
 			neg = false
-			if slot == slotProto && a.vals[0] == "all" && !a.neg {
-				continue
+			everyone := slot < 2 && (a.vals[0] == "0.0.0.0/0" || a.vals[0] == "::/0")
+			if everyone && a.neg {
+				return fmt.Errorf("! %s %s: nf_tables rejects matching no address", a.flag, a.vals[0])
+			}
+			if !a.neg && (everyone || slot == slotProto && a.vals[0] == "all") {
+				continue // iptables-save prints neither "-p all" nor "-s 0.0.0.0/0"
 			}
 			p.gen[slot], p.genSet[slot] = *a, true
 			continue
