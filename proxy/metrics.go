@@ -46,6 +46,7 @@ type Metrics struct {
 	livez   *prometheus.CounterVec // code
 
 	restoreFailures        *prometheus.CounterVec // ip_family
+	syncFailures           *prometheus.CounterVec // ip_family
 	partialRestoreFailures *prometheus.CounterVec // ip_family
 	iptablesRules          *prometheus.GaugeVec   // ip_family, table
 	iptablesRulesLast      *prometheus.GaugeVec   // ip_family, table
@@ -81,6 +82,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.healthz = metricsRegister(reg, m.healthz)
 	m.livez = metricsRegister(reg, m.livez)
 	m.restoreFailures = metricsRegister(reg, m.restoreFailures)
+	m.syncFailures = metricsRegister(reg, m.syncFailures)
 	m.partialRestoreFailures = metricsRegister(reg, m.partialRestoreFailures)
 	m.iptablesRules = metricsRegister(reg, m.iptablesRules)
 	m.iptablesRulesLast = metricsRegister(reg, m.iptablesRulesLast)
@@ -109,16 +111,24 @@ func (m *Metrics) ObserveSync(family v1.IPFamily, full bool, d time.Duration, no
 	if m == nil {
 		return
 	}
-	m.ObserveFailedSync(family, full, d)
+	m.observeDuration(family, full, d)
 	m.lastSync.WithLabelValues(string(family)).Set(metricsSeconds(now))
 }
 
-// ObserveFailedSync records the duration of a sync that failed: it counts in the
-// duration histograms (as upstream) but does not move the last-sync timestamp.
+// ObserveFailedSync records a sync that failed: it counts in kproxy's
+// sync_proxy_rules_failures_total, the mode-independent counterpart of the
+// iptables restore failure counter, and its duration in the histograms (as upstream),
+// but does not move the last-sync timestamp.
 func (m *Metrics) ObserveFailedSync(family v1.IPFamily, full bool, d time.Duration) {
 	if m == nil {
 		return
 	}
+	m.syncFailures.WithLabelValues(string(family)).Inc()
+	m.observeDuration(family, full, d)
+}
+
+// observeDuration records a sync's duration, full or partial.
+func (m *Metrics) observeDuration(family v1.IPFamily, full bool, d time.Duration) {
 	m.syncDuration.WithLabelValues(string(family)).Observe(d.Seconds())
 	if full {
 		m.syncFullDuration.WithLabelValues(string(family)).Observe(d.Seconds())
@@ -278,6 +288,8 @@ func newMetricsUnregistered() *Metrics {
 		healthz: metricsCounter("proxy_healthz_total", "Cumulative proxy healthz HTTP status", "code"),
 		livez:   metricsCounter("proxy_livez_total", "Cumulative proxy livez HTTP status", "code"),
 
+		syncFailures: metricsCounter("sync_proxy_rules_failures_total",
+			"Cumulative failed syncs of any mode (iptables-restore, IPVS, netlink, ipset, listeners)", family...),
 		restoreFailures: metricsCounter("sync_proxy_rules_iptables_restore_failures_total",
 			"Cumulative proxy iptables restore failures", family...),
 		partialRestoreFailures: metricsCounter("sync_proxy_rules_iptables_partial_restore_failures_total",

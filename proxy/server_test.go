@@ -207,6 +207,9 @@ func TestServerRetriesFailedSyncInFull(t *testing.T) {
 	}
 	// The runner retries after a backoff of at least a second.
 	waitFor(t, "backend programmed after failures", func() bool { return strings.Contains(h.backend.Dump(), "10.0.0.1:8080") })
+	if got := h.metric("kubeproxy_sync_proxy_rules_failures_total"); got != 2 {
+		t.Errorf("failed syncs counted = %v, want 2", got)
+	}
 	if got := h.backend.Syncs(); !got[0] {
 		t.Errorf("first successful sync after failures was not full: %v", got)
 	}
