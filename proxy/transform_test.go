@@ -11,21 +11,23 @@ import (
 	"github.com/kproxy/kproxy/endpoints"
 )
 
-func TestTrimObject(t *testing.T) {
+func TestTrimmer(t *testing.T) {
 	managed := []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}}
 	node, zone := "node-a", "zone-a"
 	tests := []struct {
 		name     string
 		in, want any
 	}{{
-		name: "service keeps its spec, status and proxy annotations",
+		name: "service keeps its addresses, ports, status and proxy annotations",
 		in: &v1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", ResourceVersion: "7", ManagedFields: managed,
+				Labels: map[string]string{"app": "s"},
 				Annotations: map[string]string{
 					"kubectl.kubernetes.io/last-applied-configuration": `{"big":"copy"}`,
 					"service.kubernetes.io/topology-mode":              "Auto",
 				}},
-			Spec:   v1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []v1.ServicePort{{Port: 53}}},
+			Spec: v1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []v1.ServicePort{{Port: 53}},
+				Selector: map[string]string{"app": "s"}},
 			Status: v1.ServiceStatus{LoadBalancer: v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: "5.6.7.8"}}}},
 		},
 		want: &v1.Service{
@@ -78,13 +80,34 @@ func TestTrimObject(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := trimObject(tt.in)
+			got, err := newTrimmer().trim(tt.in)
 			if err != nil {
-				t.Fatalf("trimObject: %v", err)
+				t.Fatalf("trim: %v", err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("trimObject:\n got %#v\nwant %#v", got, tt.want)
+				t.Errorf("trim:\n got %#v\nwant %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTrimmerSharesNames checks that endpoints on the same node end up pointing to
+// one copy of its name, across slices, and keep their values.
+func TestTrimmerSharesNames(t *testing.T) {
+	tr := newTrimmer()
+	slice := func(nodes ...string) *discovery.EndpointSlice {
+		s := &discovery.EndpointSlice{}
+		for _, n := range nodes {
+			s.Endpoints = append(s.Endpoints, discovery.Endpoint{NodeName: &n})
+		}
+		_, _ = tr.trim(s)
+		return s
+	}
+	a, b := slice("node-a", "node-b", "node-a"), slice("node-a")
+	if *a.Endpoints[0].NodeName != "node-a" || *a.Endpoints[1].NodeName != "node-b" {
+		t.Fatalf("names changed: %q %q", *a.Endpoints[0].NodeName, *a.Endpoints[1].NodeName)
+	}
+	if a.Endpoints[0].NodeName != a.Endpoints[2].NodeName || a.Endpoints[0].NodeName != b.Endpoints[0].NodeName {
+		t.Error("endpoints on node-a do not share its name")
 	}
 }

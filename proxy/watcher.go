@@ -44,9 +44,10 @@ type Watcher struct {
 // resync period (--config-sync-period).
 func NewWatcher(client kubernetes.Interface, table *Table, nodeName string, resync time.Duration, hooks WatchHooks) *Watcher {
 	w := &Watcher{table: table, hooks: hooks, nodeName: nodeName}
-	w.factory = informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTransform(trimObject),
+	trim := informers.WithTransform(newTrimmer().trim)
+	w.factory = informers.NewSharedInformerFactoryWithOptions(client, resync, trim,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = proxiedObjects }))
-	w.nodes = informers.NewSharedInformerFactoryWithOptions(client, resync, informers.WithTransform(trimObject),
+	w.nodes = informers.NewSharedInformerFactoryWithOptions(client, resync, trim,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", nodeName).String()
 		}))

@@ -98,7 +98,9 @@ func (b *Backend) syncFull(ctx context.Context, snap *proxy.Snapshot, order []pr
 		return err
 	}
 	res := b.r.full(snap, order, in)
-	if err := b.restore(ctx, res.payload); err != nil {
+	err = b.restore(ctx, res.payload)
+	returnMemory(b.r.release())
+	if err != nil {
 		b.failed(false)
 		return err
 	}

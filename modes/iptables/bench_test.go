@@ -3,6 +3,7 @@ package iptablesmode
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -27,6 +28,13 @@ var (
 	bigOnce sync.Once
 	big     *bigCluster
 )
+
+// bigClusterCIDRs is the big cluster's pod network (--cluster-cidr): every endpoint
+// is in it, as on a real cluster.
+var bigClusterCIDRs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+
+// bigSettings configures backends for the big cluster.
+var bigSettings = packetflow.Settings{ClusterCIDR: bigClusterCIDRs[0]}
 
 // bigSnapshot returns the 10,000 × 10 cluster, built once per test binary.
 func bigSnapshot(tb testing.TB) *bigCluster {
@@ -64,16 +72,18 @@ func bigEndpoints(i, eps, gen int) []packetflow.Endpoint {
 	return out
 }
 
-// BenchmarkRenderFull renders the whole ruleset of 10,000 services × 10 endpoints.
+// BenchmarkRenderFull renders the whole ruleset of 10,000 services × 10 endpoints,
+// into new buffers each time as Sync does (it releases them after a full sync).
 func BenchmarkRenderFull(b *testing.B) {
 	c := bigSnapshot(b)
-	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol), ClusterCIDRs: nil})
+	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol), ClusterCIDRs: bigClusterCIDRs})
 	r := newRenderer(cfg)
 	order := sortedNames(c.snap)
 	var res rendered
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
+		r.release()
 		res = r.full(c.snap, order, fullInput{})
 	}
 	b.ReportMetric(float64(len(res.payload))/1e6, "MB")
@@ -85,7 +95,7 @@ func BenchmarkRenderFull(b *testing.B) {
 // 10,000 × 10 cluster changed.
 func BenchmarkRenderPartial(b *testing.B) {
 	c := newBigCluster(10000, 10) // its own: the builder is changed below
-	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol)})
+	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol), ClusterCIDRs: bigClusterCIDRs})
 	r := newRenderer(cfg)
 	state := r.full(c.snap, sortedNames(c.snap), fullInput{}).state
 	state.order = append([]proxy.ServicePortName(nil), state.order...)
@@ -106,7 +116,7 @@ func BenchmarkRenderPartial(b *testing.B) {
 func BenchmarkApplyFullFake(b *testing.B) {
 	c := bigSnapshot(b)
 	fake := newFake(v1.IPv4Protocol)
-	be := newTestBackend(b, v1.IPv4Protocol, fake, packetflow.Settings{})
+	be := newTestBackend(b, v1.IPv4Protocol, fake, bigSettings)
 	b.ResetTimer()
 	for b.Loop() {
 		if err := be.Sync(context.Background(), c.snap, full); err != nil {
@@ -137,7 +147,7 @@ func BenchmarkRealRestore(b *testing.B) {
 	for _, variant := range realVariants(b) {
 		client := iptables.New(iptables.IPv4, variant)
 		c := newBigCluster(10000, 10)
-		be := newTestBackend(b, v1.IPv4Protocol, client, packetflow.Settings{})
+		be := newTestBackend(b, v1.IPv4Protocol, client, bigSettings)
 		b.Run(variant.String()+"/full", func(b *testing.B) {
 			for b.Loop() {
 				if err := be.Sync(ctx, c.snap, full); err != nil {

@@ -14,11 +14,7 @@ import (
 //     service must be masqueraded, but its traffic to the other endpoints must not
 //     (their network policies see the pod's address).
 //
-// Other endpoints are DNATed straight from the service chain. Their hairpin rule
-// ("-s ep -j KUBE-MARK-MASQ" just before the endpoint's DNAT rule) may also mark
-// traffic that then goes to a later endpoint; that traffic comes from an address on
-// another node and reaches this node's nat table only when that node did not proxy
-// it, so marking it is harmless.
+// Other endpoints are DNATed straight from the service chain (see remoteHairpin).
 func (p *plan) needsChain(ep endpoints.Endpoint) bool {
 	return p.sp.AffinityTimeout > 0 || ep.Local
 }
@@ -30,8 +26,7 @@ func (r *renderer) policyChain(p *plan, st *serviceState, chain string, eps []en
 	if chain == "" {
 		return
 	}
-	r.chains.chainLine(chain)
-	st.chains = append(st.chains, chain)
+	r.beginChain(st, chain)
 	r.internalMasquerade(p, chain)
 	b := &r.rules
 	affinity := p.sp.AffinityTimeout > 0
@@ -57,7 +52,7 @@ func (r *renderer) policyChain(p *plan, st *serviceState, chain string, eps []en
 		sep := ""
 		if p.needsChain(ep) {
 			sep = p.n.endpoint(ap)
-		} else {
+		} else if r.cfg.remoteHairpin {
 			b.start(chain)
 			b.WriteString(" -s ")
 			b.host(ep.IP)
@@ -65,7 +60,9 @@ func (r *renderer) policyChain(p *plan, st *serviceState, chain string, eps []en
 			b.end()
 		}
 		b.start(chain)
-		b.commentTo(p.n.name, ap)
+		if sep != "" {
+			b.commentTo(p.n.name, ap)
+		}
 		if i < n-1 {
 			b.WriteString(" -m statistic --mode random --probability ")
 			b.WriteString(r.probability(n - i))
@@ -73,7 +70,10 @@ func (r *renderer) policyChain(p *plan, st *serviceState, chain string, eps []en
 		if sep != "" {
 			b.jump(sep)
 		} else {
-			b.proto(p.n.proto)
+			// Only "-p": a bare "-m tcp" is one more xtables match for the kernel
+			// to load and walk, and the address is in the target for operators.
+			b.WriteString(" -p ")
+			b.WriteString(p.n.proto)
 			b.WriteString(" -j DNAT --to-destination ")
 			b.addrPort(ap)
 		}
@@ -93,8 +93,7 @@ func (r *renderer) endpointChains(p *plan, st *serviceState) {
 		used++
 		ap := ep.AddrPort()
 		sep := p.n.endpoint(ap)
-		r.chains.chainLine(sep)
-		st.chains = append(st.chains, sep)
+		r.beginChain(st, sep)
 		b.start(sep)
 		b.comment(p.n.name)
 		b.WriteString(" -s ")

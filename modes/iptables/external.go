@@ -56,8 +56,7 @@ func (r *renderer) externalChain(p *plan, st *serviceState) {
 		return
 	}
 	ext := p.n.ext
-	r.chains.chainLine(ext)
-	st.chains = append(st.chains, ext)
+	r.beginChain(st, ext)
 	b := &r.rules
 	if !p.sp.Policy.ExternalLocal {
 		b.start(ext)
@@ -101,8 +100,7 @@ func (r *renderer) firewallChain(p *plan, st *serviceState, nodeIPs []netip.Addr
 		return
 	}
 	fw := p.n.fw
-	r.chains.chainLine(fw)
-	st.chains = append(st.chains, fw)
+	r.beginChain(st, fw)
 	b := &r.rules
 	allowNode := false
 	for _, cidr := range p.sp.SourceRanges {

@@ -39,6 +39,8 @@ func (r *renderer) full(snap *proxy.Snapshot, order []proxy.ServicePortName, in 
 	}
 	r.chains.reset()
 	r.rules.reset()
+	r.segs = r.segs[:0]
+	r.reserve(snap)
 	state := newKernelState(len(order))
 	programmed := order
 	for i, name := range order {
@@ -79,18 +81,20 @@ func (r *renderer) full(snap *proxy.Snapshot, order []proxy.ServicePortName, in 
 	for _, c := range [...]string{chainServices, chainNodePorts, chainPostrouting, chainMarkMasq} {
 		out.chainLine(c)
 	}
-	out.Write(r.chains.Bytes())
 	for _, c := range stale {
 		out.chainLine(c)
 	}
 	out.WriteString(in.natJumps)
 	before = out.lines
 	r.staticNATRules(out)
-	out.Write(r.shared[natServices].Bytes())
-	r.nodePortJumps(out, in.nodePortIPs)
 	state.staticNAT = out.lines - before
+	// Service chains before the shared chains that jump to them; see order.go.
+	r.writeServiceChains(out)
+	out.Write(r.shared[natServices].Bytes())
+	before = out.lines
+	r.nodePortJumps(out, in.nodePortIPs)
+	state.staticNAT += out.lines - before
 	out.Write(r.shared[natNodePorts].Bytes())
-	out.Write(r.rules.Bytes())
 	for _, c := range stale {
 		out.op("-X", c, "")
 	}

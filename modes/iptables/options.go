@@ -79,6 +79,14 @@ type config struct {
 	localhostNodePorts bool
 	randomFully        bool
 	tcpLiberal         bool
+	// remoteHairpin gives endpoints on other nodes a "-s ep -j KUBE-MARK-MASQ"
+	// rule before their DNAT rule, as upstream's KUBE-SEP chains do. A pod on
+	// another node reaches its own service through that node's proxy, so only an
+	// endpoint outside the cluster CIDR can come back to itself through this one,
+	// and the cluster IP masquerade rule ("! -s <cluster CIDR>", or everything with
+	// --masquerade-all) already marks it. The rule is kept only when neither is
+	// configured; elsewhere it would double the rule count for nothing.
+	remoteHairpin bool
 }
 
 // newConfig checks opts and derives the rendering configuration.
@@ -126,6 +134,7 @@ func newConfig(opts *Options) (config, error) {
 	}
 	c.nodePortAll = len(c.nodePortCIDRs) == 0
 	c.localhostNodePorts = opts.LocalhostNodePorts && !c.ipv6
+	c.remoteHairpin = !c.masqueradeAll && !c.clusterCIDR.IsValid()
 	return c, nil
 }
 

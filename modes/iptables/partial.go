@@ -21,6 +21,7 @@ func (r *renderer) partial(snap *proxy.Snapshot, order []proxy.ServicePortName, 
 	}
 	r.chains.reset()
 	r.rules.reset()
+	r.segs = r.segs[:0]
 	res := rendered{delta: stateDelta{}}
 	var gone []string // chains to flush and delete
 	var added, removed []proxy.ServicePortName
@@ -132,11 +133,11 @@ func mergeOrder(old, added, removed []proxy.ServicePortName) []proxy.ServicePort
 }
 
 // bufMark is a position in the buffers of services' own chains.
-type bufMark struct{ chains, chainLines, rules, ruleLines int }
+type bufMark struct{ chains, chainLines, rules, ruleLines, segs int }
 
 // mark returns the current end of the own-chain buffers.
 func (r *renderer) mark() bufMark {
-	return bufMark{r.chains.Len(), r.chains.lines, r.rules.Len(), r.rules.lines}
+	return bufMark{r.chains.Len(), r.chains.lines, r.rules.Len(), r.rules.lines, len(r.segs)}
 }
 
 // rewind drops what was written to the own-chain buffers since m.
@@ -145,6 +146,7 @@ func (r *renderer) rewind(m bufMark) {
 	r.chains.lines = m.chainLines
 	r.rules.Truncate(m.rules)
 	r.rules.lines = m.ruleLines
+	r.segs = r.segs[:m.segs]
 }
 
 // insertShared writes the -I lines of touched ports whose shared rules changed. It

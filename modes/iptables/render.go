@@ -24,6 +24,9 @@ type renderer struct {
 	chains lineBuf            // nat chain declarations of services
 	rules  lineBuf            // rules of services' own nat chains
 	out    lineBuf            // the assembled payload
+
+	segs     []chainSeg // each own chain's rules in rules, in rendering order
+	segOrder []int      // scratch for ordering segs (see order.go)
 }
 
 // newRenderer returns a renderer for cfg.

@@ -10,7 +10,10 @@ import (
 type savedTable struct {
 	// chains are the chains the table declares, in order.
 	chains []string
-	// rules are the table's rules in order.
+	// rules are the table's rules in order, except those of per-service chains
+	// (isServiceChain): what reads a saved table only looks at the jumps other
+	// chains make into kproxy's, and a big cluster's save holds 100,000 rules of
+	// per-service chains not worth keeping in memory.
 	rules []savedRule
 }
 
@@ -27,20 +30,34 @@ func parseSave(data []byte, table string) savedTable {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+		line := bytes.TrimSpace(sc.Bytes())
 		switch {
-		case strings.HasPrefix(line, "*"):
-			in = line[1:] == table
-		case !in || line == "" || line[0] == '#' || line == "COMMIT":
+		case len(line) > 0 && line[0] == '*':
+			in = string(line[1:]) == table
+		case !in || len(line) == 0 || line[0] == '#' || string(line) == "COMMIT":
 		case line[0] == ':':
-			name, _, _ := strings.Cut(line[1:], " ")
-			t.chains = append(t.chains, name)
-		case strings.HasPrefix(line, "-A "):
-			chain, spec, _ := strings.Cut(line[3:], " ")
-			t.rules = append(t.rules, savedRule{chain: chain, spec: spec, target: ruleTarget(spec)})
+			name, _, _ := bytes.Cut(line[1:], []byte(" "))
+			t.chains = append(t.chains, string(name))
+		case bytes.HasPrefix(line, []byte("-A ")):
+			chain, spec, _ := bytes.Cut(line[3:], []byte(" "))
+			if serviceChainBytes(chain) {
+				continue
+			}
+			sp := string(spec)
+			t.rules = append(t.rules, savedRule{chain: string(chain), spec: sp, target: ruleTarget(sp)})
 		}
 	}
 	return t
+}
+
+// serviceChainBytes is isServiceChain for a name still in the scanner's buffer.
+func serviceChainBytes(chain []byte) bool {
+	for _, p := range [...]string{prefixService, prefixLocal, prefixExternal, prefixFirewall, prefixEndpoint, prefixOldLocal} {
+		if bytes.HasPrefix(chain, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ruleTarget returns the -j (or -g) target of a rule spec, "" when it has none.
