@@ -82,9 +82,23 @@ func byTopology(eps []Endpoint, zone string) []Endpoint {
 	return filter(eps, func(e Endpoint) bool { return slices.Contains(e.ZoneHints, zone) })
 }
 
-// filter returns the endpoints that pass keep, or nil.
+// filter returns the endpoints that pass keep, or nil. When every endpoint passes it
+// returns eps itself: endpoint lists are never mutated, and at 10k services most
+// selections keep everything, so sharing saves a copy of every list.
 func filter(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
-	var out []Endpoint
+	kept := 0
+	for _, e := range eps {
+		if keep(e) {
+			kept++
+		}
+	}
+	switch kept {
+	case 0:
+		return nil
+	case len(eps):
+		return eps[:len(eps):len(eps)] // capped: an append never writes into eps
+	}
+	out := make([]Endpoint, 0, kept)
 	for _, e := range eps {
 		if keep(e) {
 			out = append(out, e)
