@@ -77,6 +77,9 @@ func mergeSlice(byPort ByPort, slice *discovery.EndpointSlice, family v1.IPFamil
 			problems = append(problems, fmt.Sprintf("slice %s: %s", slice.Name, problem))
 			continue
 		}
+		// Sized once: at 10,000 services the slack of append's doubling is
+		// a visible share of the proxy's memory.
+		byPort[key] = slices.Grow(byPort[key], len(slice.Endpoints))
 		for i := range slice.Endpoints {
 			ep, problem := sliceEndpoint(&slice.Endpoints[i], family, nodeName)
 			if problem != "" {

@@ -67,8 +67,10 @@ func (r *renderer) externalChain(p *plan, st *serviceState) {
 		if r.cfg.clusterCIDR.IsValid() && p.clusterChain != "" {
 			b.start(ext)
 			b.comment3("pod traffic for ", p.n.name, " external destinations")
-			b.WriteString(" -s ")
-			b.prefix(r.cfg.clusterCIDR)
+			if r.cfg.clusterCIDR.Bits() > 0 {
+				b.WriteString(" -s ")
+				b.prefix(r.cfg.clusterCIDR)
+			}
 			b.jump(p.clusterChain)
 			b.end()
 		}

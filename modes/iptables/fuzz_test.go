@@ -67,7 +67,8 @@ func TestRenderRealKernel(t *testing.T) {
 	}
 	var inputs []input
 	for name, steps := range fuzzcorpus.Regressions() {
-		inputs = append(inputs, input{name, steps, []byte{0}}, input{name + "/options", steps, []byte{0xff}})
+		inputs = append(inputs, input{name, steps, []byte{0}}, input{name + "/options", steps, []byte{0xbf}},
+			input{name + "/options-cidr0", steps, []byte{0xff}})
 	}
 	seeds := fuzzcorpus.Seeds()
 	rng := rand.New(rand.NewPCG(99, 1))
@@ -187,7 +188,10 @@ func fuzzOptions(family v1.IPFamily, data []byte) Options {
 	}
 	o := Options{Family: family, MasqueradeAll: b&1 != 0, RandomFully: b&2 != 0, LocalhostNodePorts: b&4 != 0,
 		ConntrackTCPBeLiberal: b&8 != 0}
-	if b&16 != 0 {
+	switch {
+	case b&16 != 0 && b&64 != 0: // every source is a pod: iptables-nft refuses "! -s 0.0.0.0/0"
+		o.ClusterCIDRs = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	case b&16 != 0:
 		o.ClusterCIDRs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/16")}
 	}
 	if b&32 != 0 {

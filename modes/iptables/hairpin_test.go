@@ -27,6 +27,7 @@ func TestRemoteEndpointHairpin(t *testing.T) {
 	tests := []struct {
 		name        string
 		clusterCIDR bool
+		everyone    bool // --cluster-cidr=0.0.0.0/0: every source is a pod
 		masqAll     bool
 		masqOnly    []netip.AddrPort // nil: Masquerade below applies to every endpoint
 		masq        bool
@@ -36,6 +37,8 @@ func TestRemoteEndpointHairpin(t *testing.T) {
 		{name: "no cluster CIDR: the sender reaching itself or a later endpoint", masqOnly: eps[1:]},
 		{name: "cluster CIDR: the sender is a pod, never masqueraded", clusterCIDR: true},
 		{name: "masquerade-all: everything", clusterCIDR: true, masqAll: true, masq: true},
+		{name: "cluster CIDR /0: every sender is a pod", clusterCIDR: true, everyone: true},
+		{name: "cluster CIDR /0 and masquerade-all", clusterCIDR: true, everyone: true, masqAll: true, masq: true},
 		{name: "masquerade-all without cluster CIDR", masqAll: true, masq: true},
 	}
 	for _, tt := range tests {
@@ -43,6 +46,9 @@ func TestRemoteEndpointHairpin(t *testing.T) {
 			s := packetflow.Standard(v1.IPv4Protocol, tt.masqAll)
 			if !tt.clusterCIDR {
 				s.Settings.ClusterCIDR = netip.Prefix{}
+			}
+			if tt.everyone {
+				s.Settings.ClusterCIDR = netip.MustParsePrefix("0.0.0.0/0")
 			}
 			fake := newFake(v1.IPv4Protocol)
 			mustSync(t, newTestBackend(t, v1.IPv4Protocol, fake, s.Settings), s.Snapshot, full)

@@ -207,6 +207,9 @@ func (r *renderer) internalMasquerade(p *plan, chain string) {
 	if chain != p.internalChain || (!r.cfg.masqueradeAll && !r.cfg.clusterCIDR.IsValid()) {
 		return
 	}
+	if !r.cfg.masqueradeAll && r.cfg.clusterCIDR.Bits() == 0 {
+		return // a /0 cluster CIDR: no source is outside it (and nft refuses "! -s 0/0")
+	}
 	b := &r.rules
 	b.start(chain)
 	b.comment2(p.n.name, " cluster IP")
