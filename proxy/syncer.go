@@ -32,6 +32,11 @@ type Syncer struct {
 
 	// serviceHealth, when set, follows the health-check node ports after every sync.
 	serviceHealth *ServiceHealthServer
+
+	// releaseMemory hands the heap's free pages back to the system; it runs once,
+	// after the first sync in which every family succeeded (see memory.go).
+	releaseMemory func()
+	released      bool
 }
 
 // unsynced is what one family's backend still has to program.
@@ -45,7 +50,7 @@ type unsynced struct {
 // health may be nil.
 func NewSyncer(table *Table, backends []FamilyBackend, metrics *Metrics, health *HealthServer, clk clock.PassiveClock) *Syncer {
 	s := &Syncer{table: table, backends: backends, metrics: metrics, health: health, clock: clk,
-		unsaved: map[v1.IPFamily]*unsynced{}}
+		unsaved: map[v1.IPFamily]*unsynced{}, releaseMemory: releaseStartupGarbage}
 	for _, fb := range backends {
 		s.unsaved[fb.Family] = &unsynced{full: true, services: map[types.NamespacedName]struct{}{}}
 	}
@@ -94,6 +99,10 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		s.serviceHealth.Sync(healthChecks(snaps))
 	}
 	s.metrics.SetPendingChanges(s.table.Services.Pending(), s.table.Endpoints.Pending())
+	if len(errs) == 0 && !s.released {
+		s.released = true
+		s.releaseMemory()
+	}
 	return errors.Join(errs...)
 }
 
