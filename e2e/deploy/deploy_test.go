@@ -43,14 +43,14 @@ func TestManifestsServerDryRun(t *testing.T) {
 		t.Run(m.ID(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			got, err := create(ctx, cp.Admin, m.Obj, dryRun)
+			got, err := create(ctx, cp.Kube, m.Obj, dryRun)
 			if err != nil {
 				t.Fatalf("%s: API server rejected it: %v", m.File, err)
 			}
 			if ds, ok := got.(*appsv1.DaemonSet); ok {
 				checkDefaultedDaemonSet(t, m.Obj.(*appsv1.DaemonSet), ds)
 			}
-			if err := get(ctx, cp.Admin, m.Obj); !apierrors.IsNotFound(err) {
+			if err := get(ctx, cp.Kube, m.Obj); !apierrors.IsNotFound(err) {
 				t.Errorf("after a dry run, get = %v, want NotFound (dry run must store nothing)", err)
 			}
 		})
@@ -114,7 +114,7 @@ func TestDryRunRejectsBrokenDaemonSet(t *testing.T) {
 			tt.mutate(broken)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, err := create(ctx, cp.Admin, broken, dryRun)
+			_, err := create(ctx, cp.Kube, broken, dryRun)
 			if !tt.want(err) {
 				t.Errorf("dry run of a broken DaemonSet: err = %v, want it refused", err)
 			}

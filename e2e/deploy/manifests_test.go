@@ -21,6 +21,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/kproxy/kproxy/e2e/framework"
 )
 
 // manifest is one object of hack/deploy, decoded into its typed struct.
@@ -47,7 +49,7 @@ func (m manifest) ID() string {
 // what reaches the API server is what the files say.
 func loadManifests(t *testing.T) []manifest {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := framework.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+
+	"github.com/kproxy/kproxy/e2e/framework"
 )
 
 // The ServiceAccount the manifests create.
@@ -66,7 +68,7 @@ func TestServiceAccountRights(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	createRBAC(ctx, t, cp)
-	createFixtures(ctx, t, cp.Admin)
+	createFixtures(ctx, t, cp.Kube)
 	sa := tokenClient(ctx, t, cp)
 
 	whoami, err := sa.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
@@ -92,23 +94,23 @@ func TestServiceAccountRights(t *testing.T) {
 		})
 	}
 	t.Run("reads", func(t *testing.T) { checkReads(ctx, t, sa) })
-	t.Run("events", func(t *testing.T) { checkEventWrites(ctx, t, sa, cp.Admin) })
+	t.Run("events", func(t *testing.T) { checkEventWrites(ctx, t, sa, cp.Kube) })
 	t.Run("refused", func(t *testing.T) { checkRefused(ctx, t, sa) })
 }
 
 // createRBAC creates the objects of rbac.yaml for real and deletes them when
 // the test ends.
-func createRBAC(ctx context.Context, t *testing.T, cp *controlPlane) {
+func createRBAC(ctx context.Context, t *testing.T, cp *framework.KCluster) {
 	t.Helper()
 	for _, m := range loadManifests(t) {
 		if m.File != "rbac.yaml" {
 			continue
 		}
-		if _, err := create(ctx, cp.Admin, m.Obj, metav1.CreateOptions{}); err != nil {
+		if _, err := create(ctx, cp.Kube, m.Obj, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("create %s: %v", m.ID(), err)
 		}
 		t.Cleanup(func() {
-			if err := remove(context.Background(), cp.Admin, m.Obj); err != nil && !apierrors.IsNotFound(err) {
+			if err := remove(context.Background(), cp.Kube, m.Obj); err != nil && !apierrors.IsNotFound(err) {
 				t.Errorf("delete %s: %v", m.ID(), err)
 			}
 		})
@@ -117,9 +119,9 @@ func createRBAC(ctx context.Context, t *testing.T, cp *controlPlane) {
 
 // tokenClient returns a client authenticated with a fresh token of kproxy's
 // ServiceAccount, trusting the cluster's CA but holding no admin credential.
-func tokenClient(ctx context.Context, t *testing.T, cp *controlPlane) kubernetes.Interface {
+func tokenClient(ctx context.Context, t *testing.T, cp *framework.KCluster) kubernetes.Interface {
 	t.Helper()
-	tr, err := cp.Admin.CoreV1().ServiceAccounts(saNamespace).CreateToken(ctx, saName, &authenticationv1.TokenRequest{
+	tr, err := cp.Kube.CoreV1().ServiceAccounts(saNamespace).CreateToken(ctx, saName, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
 	}, metav1.CreateOptions{})
 	if err != nil {

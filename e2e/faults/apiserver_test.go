@@ -37,7 +37,7 @@ const (
 func TestAPIServerOutage(t *testing.T) {
 	o := newOutageRun(t)
 	pid := o.k.Process.Pid()
-	loop := startLoop(o.caller, o.addr, 20)
+	loop := framework.StartLoop(o.caller, o.addr, 20)
 	down, health := o.stopDuringChurn(t)
 	o.c.StartControlPlane(t)
 	back := time.Now()
@@ -50,13 +50,13 @@ func TestAPIServerOutage(t *testing.T) {
 	ref := twinRules(t, o.c, o.twin, o.variant, ready...)
 	waitRules(t, o.c, o.node, o.variant, ref, time.Until(back.Add(catchUpWait)))
 	reads := history.stop()
-	waitServedBy(t, o.c, o.caller, o.addr, 5*time.Second, ready...)
+	o.c.WaitServedBy(t, o.caller, o.addr, 5*time.Second, ready...)
 	time.Sleep(time.Second)
-	atts := loop.stop()
+	atts := loop.Stop()
 
-	checkOutageTraffic(t, atts, down, back)
-	health.check(t, o.k, pid)
-	served, _ := settled(atts, back, time.Time{}, answeredBy(podNames(ready)...))
+	framework.CheckNoFailures(t, atts, down, back, int(outage.Seconds())*15)
+	health.Check(t, o.k, pid)
+	served, _ := framework.Settled(atts, back, time.Time{}, framework.AnsweredBy(framework.PodNames(ready)...))
 	checkCatchUp(t, reads, ref, served, back)
 }
 
@@ -85,15 +85,15 @@ func newOutageRun(t *testing.T) *outageRun {
 	}
 	o.caller = c.AddPod(t, framework.PodSpec{Name: "caller", Node: o.node})
 	o.svc, o.addr = createWeb(t, c, o.web[:4]...)
-	waitServedBy(t, c, o.caller, o.addr, 10*time.Second, o.web[:4]...)
-	o.variant = variantOf(t, o.k)
+	c.WaitServedBy(t, o.caller, o.addr, 10*time.Second, o.web[:4]...)
+	o.variant = o.k.IPTablesVariant(t)
 	return o
 }
 
 // stopDuringChurn churns the endpoints, kills the API server in the middle
 // of it and watches kproxy's health until the outage has lasted its time.
 // It returns when the API server went down.
-func (o *outageRun) stopDuringChurn(t *testing.T) (time.Time, *outageHealth) {
+func (o *outageRun) stopDuringChurn(t *testing.T) (time.Time, *framework.Liveness) {
 	t.Helper()
 	churn := startChurn(o.c, o.svc, o.web)
 	time.Sleep(3 * time.Second)
@@ -102,24 +102,7 @@ func (o *outageRun) stopDuringChurn(t *testing.T) (time.Time, *outageHealth) {
 	time.Sleep(churnStep)
 	writes, failed := churn.stop()
 	t.Logf("churn: %d endpoint changes written in 3 s, then the API server was killed (%d writes failed)", writes, failed)
-	return down, watchHealth(t, o.c, o.k, down.Add(outage))
-}
-
-// checkOutageTraffic wants no failed connection at all: every endpoint kept
-// running, whatever kproxy programmed answered.
-func checkOutageTraffic(t *testing.T, atts []attempt, down, back time.Time) {
-	t.Helper()
-	during := tallyOf(atts, down, back)
-	all := tallyOf(atts, time.Time{}, time.Time{})
-	t.Logf("client loop while the API server was down: %s", during)
-	t.Logf("client loop in all: %s", all)
-	if all.failed > 0 {
-		t.Errorf("%d connections failed although every endpoint kept running; failures relative to the outage: %s",
-			all.failed, describeSpans(failureSpans(atts), down))
-	}
-	if during.sent < int(outage.Seconds())*15 {
-		t.Errorf("the client loop made only %d connections during the outage", during.sent)
-	}
+	return down, o.c.WatchLiveness(t, o.k, down.Add(outage))
 }
 
 // checkCatchUp wants the nat table equal to a fresh sync of the final state

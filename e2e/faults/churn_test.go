@@ -33,7 +33,7 @@ func TestChurnUnderLoad(t *testing.T) {
 	current := c.AddPods(t, "old", churnPods)
 	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
 	svc, addr := createWeb(t, c, current...)
-	waitServedBy(t, c, caller, addr, 10*time.Second, current...)
+	c.WaitServedBy(t, caller, addr, 10*time.Second, current...)
 
 	type replacement struct {
 		old, new                *framework.Pod
@@ -41,7 +41,7 @@ func TestChurnUnderLoad(t *testing.T) {
 	}
 	var steps []replacement
 	start := time.Now()
-	loop := startLoop(caller, addr, churnRate)
+	loop := framework.StartLoop(caller, addr, churnRate)
 	time.Sleep(time.Second)
 	for i := range churnPods {
 		old := current[0]
@@ -60,17 +60,17 @@ func TestChurnUnderLoad(t *testing.T) {
 		steps = append(steps, step)
 	}
 	time.Sleep(time.Second)
-	atts := loop.stop()
+	atts := loop.Stop()
 	elapsed := time.Since(start)
 
-	all := tallyOf(atts, time.Time{}, time.Time{})
+	all := framework.TallyOf(atts, time.Time{}, time.Time{})
 	t.Logf("%d pods replaced in %v under %d conn/s: %s", churnPods, elapsed.Round(100*time.Millisecond), churnRate, all)
-	if all.failed > 0 {
-		t.Errorf("want 0 failed connections, got %d; failures relative to the start: %s", all.failed, describeSpans(failureSpans(atts), start))
+	if all.Failed > 0 {
+		t.Errorf("want 0 failed connections, got %d; failures relative to the start: %s", all.Failed, framework.DescribeSpans(framework.FailureSpans(atts), start))
 	}
 	for _, s := range steps {
-		first := firstAnswerBy(atts, s.new.Name)
-		last := lastAnswerBy(atts, s.old.Name)
+		first := framework.FirstAnswerBy(atts, s.new.Name)
+		last := framework.LastAnswerBy(atts, s.old.Name)
 		t.Logf("%s -> %s: new pod's first connection %v after it was added; old pod's last %v after it was marked terminating (removed after %v)",
 			s.old.Name, s.new.Name, first.Sub(s.added).Round(time.Millisecond), last.Sub(s.terminated).Round(time.Millisecond), churnGrace)
 		if first.IsZero() || first.After(s.terminated) {

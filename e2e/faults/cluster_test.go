@@ -1,9 +1,7 @@
 package faultse2e
 
 import (
-	"maps"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kproxy/kproxy/e2e/framework"
-	"github.com/kproxy/kproxy/e2e/traffic"
 )
 
 // kproxy's metric names, as kube-proxy's.
@@ -36,36 +33,6 @@ func createWeb(t *testing.T, c *framework.Cluster, pods ...*framework.Pod) (*cor
 	})
 	c.SetEndpoints(t, svc, framework.ReadyEndpoints(pods...)...)
 	return svc, netip.AddrPortFrom(netip.MustParseAddr(svc.Spec.ClusterIP), 80)
-}
-
-// waitServedBy probes addr from from until every connection is answered and
-// the answering pods are exactly pods; it returns how long that took. After
-// timeout it fails the test with the last probe's result.
-func waitServedBy(t *testing.T, c *framework.Cluster, from framework.NetNSer, addr netip.AddrPort, timeout time.Duration, pods ...*framework.Pod) time.Duration {
-	t.Helper()
-	want := podNames(pods)
-	// 12 connections per pod miss one of up to 4 pods with odds below 1e-4.
-	p := traffic.Probe{Protocol: traffic.TCP, Addr: addr, Count: 12 * len(pods), Timeout: time.Second}
-	start := time.Now()
-	for {
-		r := c.Probe(t, from, p)
-		if r.Answered() == r.Sent && slices.Equal(r.PodNames(), want) {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("connections to %s from %s not answered by exactly %v within %v; last probe: %s", addr, from.NetNS(), want, timeout, r.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// podNames returns the pods' names, sorted.
-func podNames(pods []*framework.Pod) []string {
-	names := map[string]bool{}
-	for _, p := range pods {
-		names[p.Name] = true
-	}
-	return slices.Sorted(maps.Keys(names))
 }
 
 // metric reads one IPv4 sample of kproxy's metrics (0 when absent).

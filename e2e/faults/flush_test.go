@@ -1,6 +1,7 @@
 package faultse2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,50 +32,28 @@ func TestFlushedByHand(t *testing.T) {
 	pods := c.AddPods(t, "web", 2)
 	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
 	_, addr := createWeb(t, c, pods...)
-	waitServedBy(t, c, caller, addr, 10*time.Second, pods...)
-	variant := variantOf(t, k)
+	c.WaitServedBy(t, caller, addr, 10*time.Second, pods...)
+	variant := k.IPTablesVariant(t)
 	before := tableRules(t, c, node, variant, "nat")
 
-	loop := startLoop(caller, addr, 50)
+	loop := framework.StartLoop(caller, addr, 50)
 	time.Sleep(time.Second)
-	var starts, flushes []time.Time
-	for range flushRounds {
-		starts = append(starts, time.Now())
-		flushes = append(flushes, flushByHand(t, c, node, variant))
-		waitServedBy(t, c, caller, addr, flushSyncPeriod+3*time.Second, pods...)
+	var faults []framework.Fault
+	for i := range flushRounds {
+		started := time.Now()
+		faults = append(faults, framework.Fault{Name: fmt.Sprintf("flush %d", i+1), Started: started, Made: flushByHand(t, c, node, variant)})
+		c.WaitServedBy(t, caller, addr, flushSyncPeriod+3*time.Second, pods...)
 	}
 	time.Sleep(time.Second)
-	atts := loop.stop()
-
-	t.Logf("client loop: %s; failures relative to the first flush: %s",
-		tallyOf(atts, time.Time{}, time.Time{}), describeSpans(failureSpans(atts), flushes[0]))
-	if n := tallyOf(atts, time.Time{}, starts[0]).failed; n > 0 {
-		t.Errorf("%d connections failed before the flush", n)
-	}
-	for i, flushed := range flushes {
-		until := time.Now()
-		if i+1 < len(flushes) {
-			until = starts[i+1]
-		}
-		back, ok := settled(atts, flushed, until, answered)
-		if !ok {
-			t.Errorf("flush %d: traffic did not come back: %s", i+1, tallyOf(atts, flushed, until))
-			continue
-		}
-		took := back.Sub(flushed)
-		t.Logf("flush %d: traffic back %v after the flush (sync period %v); %d connections failed in between",
-			i+1, took.Round(time.Millisecond), flushSyncPeriod, tallyOf(atts, flushed, back).failed)
-		if took > flushSyncPeriod+time.Second {
-			t.Errorf("flush %d: traffic came back %v after the flush, want within one sync period (%v) and a sync", i+1, took, flushSyncPeriod)
-		}
-	}
+	// Within one sync period (the canary's) and a sync.
+	framework.CheckRecoveries(t, loop.Stop(), faults, flushSyncPeriod+time.Second)
 	if got := strings.Count(k.Process.Log(), "rules were flushed by someone else"); got != flushRounds {
 		t.Errorf("kproxy logged %d flushes, want %d", got, flushRounds)
 	}
 	if _, got, ok := waitRules(t, c, node, variant, before, 2*time.Second); !ok {
 		t.Errorf("after the repair nat differs from before the flush:\n%s", ruleDiff(got, before))
 	}
-	if got := c.Exec(t, node, iptablesCmd(variant, "save"), "-t", "mangle"); !strings.Contains(got, ":KUBE-PROXY-CANARY") {
+	if got := c.Exec(t, node, framework.IPTablesCmd(variant, "save"), "-t", "mangle"); !strings.Contains(got, ":KUBE-PROXY-CANARY") {
 		t.Errorf("the canary chain was not recreated:\n%s", got)
 	}
 }
@@ -84,7 +63,7 @@ func TestFlushedByHand(t *testing.T) {
 // command ran, from when on only the canary check can bring the rules back.
 func flushByHand(t *testing.T, c *framework.Cluster, n *framework.Node, variant string) time.Time {
 	t.Helper()
-	ipt := iptablesCmd(variant, "")
+	ipt := framework.IPTablesCmd(variant, "")
 	c.Exec(t, n, ipt, "-t", "nat", "-F")
 	c.Exec(t, n, ipt, "-t", "nat", "-X")
 	c.Exec(t, n, ipt, "-t", "mangle", "-X", "KUBE-PROXY-CANARY")

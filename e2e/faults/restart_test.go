@@ -21,8 +21,8 @@ func TestKillAndRestart(t *testing.T) {
 	pods := c.AddPods(t, "web", 3)
 	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
 	_, addr := createWeb(t, c, pods...)
-	waitServedBy(t, c, caller, addr, 10*time.Second, pods...)
-	variant := variantOf(t, k)
+	c.WaitServedBy(t, caller, addr, 10*time.Second, pods...)
+	variant := k.IPTablesVariant(t)
 	before := tableRules(t, c, node, variant, "nat")
 	var dnat []string
 	for _, p := range pods {
@@ -30,7 +30,7 @@ func TestKillAndRestart(t *testing.T) {
 	}
 
 	start := time.Now()
-	loop := startLoop(caller, addr, 20)
+	loop := framework.StartLoop(caller, addr, 20)
 	watch := watchRules(node, variant, dnat...)
 	time.Sleep(3 * time.Second)
 	pid := k.Process.Pid()
@@ -44,15 +44,15 @@ func TestKillAndRestart(t *testing.T) {
 	waitSynced(t, k2, 0, 10*time.Second)
 	synced := time.Since(killed)
 	time.Sleep(time.Until(start.Add(10 * time.Second)))
-	atts := loop.stop()
+	atts := loop.Stop()
 	reads, missing, example, errs := watch.stop()
 
-	all := tallyOf(atts, time.Time{}, time.Time{})
+	all := framework.TallyOf(atts, time.Time{}, time.Time{})
 	t.Logf("kproxy pid %d killed; new pid %d serving metrics after %v, first sync done %v after the kill",
 		pid, k2.Process.Pid(), serving.Round(time.Millisecond), synced.Round(time.Millisecond))
 	t.Logf("client loop over 10 s: %s", all)
 	t.Logf("nat table read %d times over the 10 s, %d lacked a DNAT rule", reads, missing)
-	if all.failed > 0 || all.sent < 180 {
+	if all.Failed > 0 || all.Sent < 180 {
 		t.Errorf("want 0 failed connections out of ~200, got %s", all)
 	}
 	if missing > 0 || reads == 0 || len(errs) > 0 {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +21,6 @@ const reasonSyncFailing = "KproxySyncFailing"
 // before it lets them succeed: enough for the Event.
 const minFailures = 3
 
-// kproxy's log lines about IPv4 syncs.
-var (
-	failedSyncLine = regexp.MustCompile(`"Sync failed; the next one will be full" err=.* family="IPv4"`)
-	syncedLine     = regexp.MustCompile(`"Synced" family="IPv4" full=(true|false)`)
-)
-
 // TestRestoreFailures makes iptables-restore fail on a node (a wrapper first
 // in kproxy's PATH) while a Service's endpoints change. While it fails the
 // kernel keeps the old rules, so connections still reach the old endpoints;
@@ -41,33 +33,33 @@ var (
 func TestRestoreFailures(t *testing.T) {
 	c := framework.New(t, framework.Options{Nodes: 3})
 	node, twin, podNode := c.Nodes[0], c.Nodes[1], c.Nodes[2]
-	shim := newRestoreShim(t, filepath.Join(node.Dir, "shim"))
-	k := c.StartKProxy(t, node, framework.KProxyOptions{Env: shim.env()})
+	shim := framework.NewRestoreShim(t, filepath.Join(node.Dir, "shim"))
+	k := c.StartKProxy(t, node, framework.KProxyOptions{Env: shim.Env()})
 	var web []*framework.Pod
 	for i := range 3 {
 		web = append(web, c.AddPod(t, framework.PodSpec{Name: fmt.Sprintf("web-%d", i+1), Node: podNode}))
 	}
 	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
 	svc, addr := createWeb(t, c, web[0], web[1])
-	waitServedBy(t, c, caller, addr, 10*time.Second, web[0], web[1])
-	variant := variantOf(t, k)
+	c.WaitServedBy(t, caller, addr, 10*time.Second, web[0], web[1])
+	variant := k.IPTablesVariant(t)
 	logBefore := len(k.Process.Log())
 
-	shim.fail(t)
+	shim.Fail(t)
 	failing := time.Now()
 	c.SetEndpoints(t, svc, framework.ReadyEndpoints(web[1], web[2])...)
 	failures, event := waitFailing(t, c, k, node, 20*time.Second)
 	t.Logf("%v restore failures and the Event after %v: %s", failures, time.Since(failing).Round(time.Millisecond), event)
 	// The kernel still holds the last good rules: the old endpoints answer.
-	waitServedBy(t, c, caller, addr, time.Second, web[0], web[1])
+	c.WaitServedBy(t, caller, addr, time.Second, web[0], web[1])
 
-	shim.heal(t)
+	shim.Heal(t)
 	t.Logf("restores failed for %v", time.Since(failing).Round(time.Millisecond))
-	took := waitServedBy(t, c, caller, addr, 40*time.Second, web[1], web[2])
+	took := c.WaitServedBy(t, caller, addr, 40*time.Second, web[1], web[2])
 	t.Logf("traffic reached the new endpoints %v after restores worked again", took.Round(time.Millisecond))
 	failures = metric(t, k, metricRestoreFailures)
 
-	checkFailureLog(t, k, logBefore, failures)
+	k.CheckFailedSyncs(t, logBefore, failures)
 	ref := twinRules(t, c, twin, variant, web[1], web[2])
 	if took, got, ok := waitRules(t, c, node, variant, ref, 5*time.Second); !ok {
 		t.Errorf("after the failures nat differs from a fresh kproxy's (waited %v):\n%s", took, ruleDiff(got, ref))
@@ -110,37 +102,6 @@ func findEvent(t *testing.T, c *framework.Cluster, node, reason string) *corev1.
 	return &list.Items[0]
 }
 
-// checkFailureLog checks kproxy's log from offset from on, where the
-// failures began: one "Sync failed" line per counted failure, each naming
-// the injected failure, and a full sync after the last of them. The line of
-// that sync may come a little after its rules worked: it waits a few
-// seconds for it.
-func checkFailureLog(t *testing.T, k *framework.KProxy, from int, failures float64) {
-	t.Helper()
-	var log string
-	var next []string
-	deadline := time.Now().Add(3 * time.Second)
-	for next == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		log = k.Process.Log()[from:]
-		last := strings.LastIndex(log, `"Sync failed; the next one will be full"`)
-		next = syncedLine.FindStringSubmatch(log[max(last, 0):])
-	}
-	if next == nil || next[1] != "true" {
-		t.Errorf("the first IPv4 sync after the failures was not full: %v", next)
-	}
-	lines := failedSyncLine.FindAllString(log, -1)
-	t.Logf("%v IPv4 restore failures counted, %d logged", failures, len(lines))
-	if float64(len(lines)) != failures {
-		t.Errorf("kproxy logged %d failed IPv4 syncs, counted %v", len(lines), failures)
-	}
-	for _, l := range lines {
-		if !strings.Contains(l, "injected failure") {
-			t.Errorf("a failed sync's log line does not say why: %s", l)
-		}
-	}
-}
-
 // twinRules starts a fresh kproxy on node n, identical to the node under
 // test but for its name and addresses, and returns its nat table once it
 // holds the given endpoints and settled: a fresh sync of the final state.
@@ -152,7 +113,7 @@ func twinRules(t *testing.T, c *framework.Cluster, n *framework.Node, variant st
 		want = append(want, fmt.Sprintf("endpoint %s:%d ready", p.IP, framework.EchoTCPPort))
 	}
 	k.WaitForState(t, 10*time.Second, want...)
-	if v := variantOf(t, k); v != variant {
+	if v := k.IPTablesVariant(t); v != variant {
 		t.Fatalf("the twin node uses iptables-%s, the node under test iptables-%s", v, variant)
 	}
 	return settledRules(t, c, n, variant)

@@ -11,46 +11,13 @@ import (
 	"github.com/kproxy/kproxy/e2e/framework"
 )
 
-// usingVariant matches kproxy's log line naming the iptables variant of the
-// IPv4 family.
-var usingVariant = regexp.MustCompile(`"Using iptables" family="IPv4" variant="(\w+)"`)
-
 // counters matches the packet and byte counters of a chain line.
 var counters = regexp.MustCompile(`\[\d+:\d+\]`)
-
-// variantOf returns the iptables variant ("nft" or "legacy") kproxy chose on
-// its node, waiting a little for the log line.
-func variantOf(t *testing.T, k *framework.KProxy) string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if m := usingVariant.FindStringSubmatch(k.Process.Log()); m != nil {
-			return m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never logged its iptables variant; log:\n%s", k.Process.Name, k.Process.LogTail(20))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// iptablesCmd returns the variant's command, e.g. "iptables-nft-save" for
-// ("nft", "save"); an empty suffix gives the rule command.
-func iptablesCmd(variant, suffix string) string {
-	cmd := "iptables"
-	if variant == "nft" || variant == "legacy" {
-		cmd += "-" + variant
-	}
-	if suffix != "" {
-		cmd += "-" + suffix
-	}
-	return cmd
-}
 
 // tableRules returns one IPv4 table of node n, normalised.
 func tableRules(t *testing.T, c *framework.Cluster, n *framework.Node, variant, table string) string {
 	t.Helper()
-	return normalizeRules(c.Exec(t, n, iptablesCmd(variant, "save"), "-t", table))
+	return normalizeRules(c.Exec(t, n, framework.IPTablesCmd(variant, "save"), "-t", table))
 }
 
 // normalizeRules makes iptables-save output of one table comparable across

@@ -34,7 +34,7 @@ func watchRules(n *framework.Node, variant string, want ...string) *ruleWatch {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			out, err := exec.Command("ip", "netns", "exec", n.NS, iptablesCmd(variant, "save"), "-t", "nat").Output()
+			out, err := exec.Command("ip", "netns", "exec", n.NS, framework.IPTablesCmd(variant, "save"), "-t", "nat").Output()
 			w.check(string(out), err, want)
 		}
 	})
@@ -97,7 +97,7 @@ func recordRules(n *framework.Node, variant string) *ruleHistory {
 	h := &ruleHistory{done: make(chan struct{})}
 	h.wg.Go(func() {
 		for {
-			out, err := exec.Command("ip", "netns", "exec", n.NS, iptablesCmd(variant, "save"), "-t", "nat").Output()
+			out, err := exec.Command("ip", "netns", "exec", n.NS, framework.IPTablesCmd(variant, "save"), "-t", "nat").Output()
 			if err == nil {
 				h.mu.Lock()
 				h.reads = append(h.reads, ruleRead{at: time.Now(), rules: normalizeRules(string(out))})

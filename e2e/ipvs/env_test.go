@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kproxy/kproxy/e2e/framework"
 	"github.com/kproxy/kproxy/e2e/vm"
 )
 
@@ -31,7 +31,7 @@ const (
 // into every guest. It is built by the first test that needs it and torn
 // down by TestMain.
 type env struct {
-	cp *controlPlane
+	cp *framework.KCluster
 	// kproxy, kpecho (e2e/echo) and kpguest (./guest) are static programs
 	// on the host.
 	kproxy, kpecho, kpguest string
@@ -59,7 +59,7 @@ func getEnv(t *testing.T) *env {
 // newEnv starts kcluster and builds kpguest at the same time; kproxy and
 // kpecho (e2e/echo) are taken from the binary directory.
 func newEnv() (*env, error) {
-	bins, err := binDir()
+	bins, err := framework.BinDir()
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func newEnv() (*env, error) {
 	errs := []error{staticBinary(e.kproxy), staticBinary(e.kpecho), nil, nil}
 	if err := errors.Join(errs...); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w (build them with `make binaries`, or set %s)", err, envBinDir)
+		return nil, fmt.Errorf("%w (build them with `make binaries`, or set %s)", err, framework.EnvBinDir)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -89,19 +89,6 @@ func newEnv() (*env, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// binDir is $KPROXY_BIN_DIR, else <repo>/_output/bin: where `make
-// binaries` puts kproxy, echo and kcluster.
-func binDir() (string, error) {
-	if dir := os.Getenv(envBinDir); dir != "" {
-		return dir, nil
-	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, "_output", "bin"), nil
 }
 
 // staticBinary checks that path is a statically linked ELF program (it has
@@ -132,41 +119,9 @@ func stopEnv(failed bool) {
 func (e *env) stop(failed bool) {
 	if e.cp != nil {
 		if failed {
-			fmt.Fprintf(os.Stderr, "--- kcluster log (tail) %s\n%s\n", e.cp.logPath, tail(e.cp.logPath, 40))
+			fmt.Fprintf(os.Stderr, "--- kcluster log (tail) %s\n%s\n", e.cp.LogPath, e.cp.LogTail(40))
 		}
-		e.cp.stop()
+		e.cp.Stop()
 	}
 	_ = os.RemoveAll(e.dir)
-}
-
-// repoRoot walks up from the working directory to kproxy's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(string(data), "module github.com/kproxy/kproxy\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("the working directory is not inside the kproxy repository")
-		}
-		dir = parent
-	}
-}
-
-// tail returns the last n lines of a file, or why it cannot.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

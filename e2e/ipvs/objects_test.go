@@ -39,6 +39,8 @@ type svcSpec struct {
 	nodePort  int32
 	affinity  bool // sessionAffinity ClientIP (default timeout, 10800 s)
 	endpoints []string
+	// node is the endpoints' node; "" is the guest's (nodeName).
+	node string
 }
 
 // vip is the service's cluster IP with its port, as ipvsadm names it.
@@ -67,8 +69,12 @@ func (s svcSpec) service() *corev1.Service {
 }
 
 // slice renders the EndpointSlice with addrs as ready endpoints on the
-// guest's node.
+// guest's node, or on s.node.
 func (s svcSpec) slice(addrs []string) *discoveryv1.EndpointSlice {
+	node := nodeName
+	if s.node != "" {
+		node = s.node
+	}
 	es := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      s.name + "-e2e",
@@ -85,7 +91,7 @@ func (s svcSpec) slice(addrs []string) *discoveryv1.EndpointSlice {
 		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{
 			Addresses:  []string{a},
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
-			NodeName:   ptr.To(nodeName),
+			NodeName:   ptr.To(node),
 		})
 	}
 	return es

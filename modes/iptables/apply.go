@@ -7,6 +7,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 )
 
 // The applying layer: run a rendered payload, then, only once it succeeded, record
@@ -44,7 +45,7 @@ func (b *Backend) afterSync(old *kernelState, res rendered) {
 	if b.opts.Conntrack == nil {
 		return
 	}
-	var flows []StaleFlow
+	var flows []conntrack.StaleFlow
 	if res.state != nil {
 		flows = b.fullStaleFlows(old, res.state)
 	} else {
@@ -59,8 +60,8 @@ func (b *Backend) afterSync(old *kernelState, res rendered) {
 
 // fullStaleFlows compares every port of two full states; old nil means nothing was
 // known to be programmed.
-func (b *Backend) fullStaleFlows(old, now *kernelState) []StaleFlow {
-	var flows []StaleFlow
+func (b *Backend) fullStaleFlows(old, now *kernelState) []conntrack.StaleFlow {
+	var flows []conntrack.StaleFlow
 	for name, s := range now.services {
 		var before *serviceState
 		if old != nil {

@@ -10,8 +10,8 @@ import (
 	discovery "k8s.io/api/discovery/v1"
 
 	iptablesmode "github.com/kproxy/kproxy/modes/iptables"
-	"github.com/kproxy/kproxy/modes/iptables/conntracktest"
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack/conntracktest"
 	"github.com/kproxy/kproxy/proxy/iptables"
 	"github.com/kproxy/kproxy/proxy/iptables/iptablestest"
 	"github.com/kproxy/kproxy/proxy/packetflow"

@@ -7,6 +7,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
 
@@ -61,8 +62,9 @@ type Options struct {
 	// ConntrackTCPBeLiberal tells the backend nf_conntrack_tcp_be_liberal is set, so
 	// packets conntrack marks INVALID need not be dropped.
 	ConntrackTCPBeLiberal bool
-	// Conntrack removes stale UDP and SCTP flows after syncs; nil leaves them.
-	Conntrack Conntrack
+	// Conntrack removes stale UDP and SCTP flows after syncs (see
+	// conntrack.StaleFlow); nil leaves them.
+	Conntrack conntrack.Interface
 	// Metrics receives rule counts and failures; nil discards them.
 	Metrics Metrics
 }

@@ -12,12 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/iptables"
 	"github.com/kproxy/kproxy/proxy/packetflow"
 )
 
 // TestRealKernelConntrack sends a UDP packet to a cluster IP so the kernel records a
-// DNATed flow, removes the endpoint, and checks that NetlinkConntrack deleted the
+// DNATed flow, removes the endpoint, and checks that conntrack.Netlink deleted the
 // flow after the sync.
 func TestRealKernelConntrack(t *testing.T) {
 	requireNetns(t)
@@ -38,7 +39,7 @@ func TestRealKernelConntrack(t *testing.T) {
 
 	client := iptables.New(iptables.IPv4, realVariants(t)[0])
 	be := newTestBackend(t, v1.IPv4Protocol, client, packetflow.Settings{},
-		func(o *Options) { o.Conntrack = NewNetlinkConntrack(v1.IPv4Protocol) })
+		func(o *Options) { o.Conntrack = conntrack.NewNetlink(v1.IPv4Protocol) })
 	defer be.Cleanup(ctx)
 	b := packetflow.NewBuilder(packetflow.ThisNode)
 	b.Service(packetflow.NewService("real", "dns", "172.30.0.53", packetflow.Port("dns", v1.ProtocolUDP, 53, 0)))

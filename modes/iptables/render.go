@@ -8,6 +8,7 @@ import (
 
 	"github.com/kproxy/kproxy/endpoints"
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 )
 
 // renderer turns snapshots into iptables-restore input. Rendering is a pure function
@@ -159,7 +160,7 @@ func (r *renderer) programmable(sp *proxy.Service) string {
 	if sp.Port == 0 {
 		return "port 0"
 	}
-	if _, ok := protocolNumber(sp.Protocol()); !ok {
+	if _, ok := conntrack.ProtocolNumber(sp.Protocol()); !ok {
 		return "unknown protocol " + string(sp.Protocol())
 	}
 	for _, ips := range [][]netip.Addr{sp.ExternalIPs, sp.LoadBalancerIPs} {

@@ -7,35 +7,14 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 )
-
-// StaleFlow describes conntrack entries that a sync made wrong. UDP has no
-// connection close, so an entry created while a service had no endpoint (the
-// packet was rejected or not DNATed) or DNATed to an endpoint that is now gone
-// would keep catching the client's packets until it times out.
-type StaleFlow struct {
-	Protocol v1.Protocol
-	// Dest and Port are the address the client sent to: a cluster, external or
-	// load-balancer IP, or, when Dest is the zero Addr, any address (a node port).
-	Dest netip.Addr
-	Port uint16
-	// Endpoint, when valid, limits the match to entries DNATed to that address;
-	// when zero every entry to Dest:Port matches.
-	Endpoint netip.Addr
-}
-
-// Conntrack removes stale conntrack entries. The backend calls it after each
-// successful sync that made some (see StaleFlow); an error is logged, the sync still
-// counts as done.
-type Conntrack interface {
-	ClearFlows(flows []StaleFlow) error
-}
 
 // staleFlows returns the flows to clear after a sync changed one UDP service port
 // from old to now (either may be nil: added, removed). Like upstream it clears
 // every flow to the service's addresses when it gains its first endpoint or goes
 // away, and the flows DNATed to each endpoint it lost.
-func staleFlows(old, now *proxy.Service, flows []StaleFlow) []StaleFlow {
+func staleFlows(old, now *proxy.Service, flows []conntrack.StaleFlow) []conntrack.StaleFlow {
 	if (old == nil || old.Protocol() != v1.ProtocolUDP) && (now == nil || now.Protocol() != v1.ProtocolUDP) {
 		return flows
 	}
@@ -62,9 +41,9 @@ func staleFlows(old, now *proxy.Service, flows []StaleFlow) []StaleFlow {
 
 // serviceFlows appends a flow per address of sp (cluster IP, external IPs,
 // load-balancer IPs, node port), limited to endpoint ep when valid.
-func serviceFlows(sp *proxy.Service, ep netip.Addr, flows []StaleFlow) []StaleFlow {
+func serviceFlows(sp *proxy.Service, ep netip.Addr, flows []conntrack.StaleFlow) []conntrack.StaleFlow {
 	add := func(dst netip.Addr, port uint16) {
-		flows = append(flows, StaleFlow{Protocol: sp.Protocol(), Dest: dst, Port: port, Endpoint: ep})
+		flows = append(flows, conntrack.StaleFlow{Protocol: sp.Protocol(), Dest: dst, Port: port, Endpoint: ep})
 	}
 	add(sp.ClusterIP, sp.Port)
 	for _, ip := range sp.ExternalIPs {

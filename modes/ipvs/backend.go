@@ -10,6 +10,7 @@ import (
 	"github.com/moby/ipvs"
 
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/ipset"
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
@@ -44,29 +45,49 @@ func New(opts Options) (*Backend, error) {
 // Sync makes the kernel match snap. A full sync (changes.Full, the first one, one
 // after a failure, or when the node's addresses changed) reads the kernel and diffs
 // everything against it; otherwise only the services changes names are diffed
-// against what the backend knows it programmed.
+// against what the backend knows it programmed, without listing the kernel's
+// state: the node's addresses are listed again only when the Netlink seam reports
+// that they may have changed (AddressWatcher).
 func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.Changes) error {
 	if snap.Family != b.c.family {
 		return fmt.Errorf("ipvs %s: got a %s snapshot", b.c.family, snap.Family)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := &syncer{ctx: ctx, b: b, c: &b.c, h: b.opts.IPVS, term: &b.term, batch: &b.batch}
-	env, err := b.env()
+	s := &syncer{ctx: ctx, b: b, c: &b.c, h: b.opts.IPVS, term: &b.term, batch: &b.batch, clock: newPhaseClock()}
+	full := changes.Full || b.st == nil
+	var env planEnv
+	var err error
+	if full || b.addressesMayHaveChanged() {
+		env, err = b.env()
+		full = full || !env.equal(&b.st.env)
+		s.clock.done(phaseNodeAddrs)
+	}
 	if err == nil {
-		if changes.Full || b.st == nil || !env.equal(&b.st.env) {
+		if full {
 			err = s.full(snap, env)
 		} else {
 			s.st = b.st
 			err = s.partial(snap, changes)
 		}
 	}
+	// Flows made stale by the kernel calls that succeeded are cleared even when
+	// others failed: the next sync would not see those changes again.
+	s.clearStale()
 	if err != nil {
 		b.st = nil
 		return fmt.Errorf("ipvs %s: %w", b.c.family, err)
 	}
 	b.st = s.st
+	s.clock.log(&b.c, full)
 	return nil
+}
+
+// addressesMayHaveChanged reports whether the node's addresses need listing
+// before a partial sync.
+func (b *Backend) addressesMayHaveChanged() bool {
+	w, ok := b.opts.Netlink.(AddressWatcher)
+	return !ok || w.LocalAddressesChanged()
 }
 
 // env reads the node's addresses the plans depend on.
@@ -107,6 +128,8 @@ type syncer struct {
 	term  *terminations
 	batch *ipset.Batch
 	dest  ipvs.Destination // scratch for destination
+	clock phaseClock
+	stale []conntrack.StaleFlow
 	err   error
 	nerr  int
 }

@@ -13,5 +13,8 @@
 // port wants (a pure function), state.go keeps what is programmed, and
 // virtual.go, graceful.go, ipsets.go, addresses.go and rules.go apply the
 // differences through the seams (Handle, Netlink, ipset.Interface,
-// iptables.Restorer, Sysctl). README.md describes the layout.
+// iptables.Restorer, Sysctl); stale.go clears the conntrack entries of UDP flows
+// the sync made stale (conntrack.Interface). A partial sync reads from the kernel
+// only the connection counts of a TCP virtual server losing real servers.
+// README.md describes the layout.
 package ipvsmode

@@ -125,15 +125,15 @@ func TestKernelChangedBehindKproxy(t *testing.T) {
 	if err := k.ipt.Restore(context.Background(), []byte("*filter\n:KUBE-IPVS-FILTER - [0:0]\nCOMMIT\n")); err != nil {
 		t.Fatal(err)
 	}
-	if flushed, err := b.CheckCanary(context.Background()); err != nil || !flushed {
-		t.Errorf("CheckCanary = %v, %v; want the change noticed", flushed, err)
+	if ok, err := b.CheckCanary(context.Background()); err != nil || ok {
+		t.Errorf("CheckCanary = %v, %v; want the change noticed (false)", ok, err)
 	}
 	mustSync(t, b, s.Snapshot, full)
 	if got := k.state(); got != want {
 		t.Errorf("not repaired:\n%s", diff(got, want))
 	}
-	if flushed, err := b.CheckCanary(context.Background()); err != nil || flushed {
-		t.Errorf("CheckCanary after the repair = %v, %v", flushed, err)
+	if ok, err := b.CheckCanary(context.Background()); err != nil || !ok {
+		t.Errorf("CheckCanary after the repair = %v, %v; want true", ok, err)
 	}
 }
 

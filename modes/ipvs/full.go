@@ -29,25 +29,32 @@ func (s *syncer) full(snap *proxy.Snapshot, env planEnv) error {
 	if err := s.readServices(); err != nil {
 		return err
 	}
+	s.clock.done(phaseRead)
 	pl := planner{c: s.c, env: &s.st.env}
 	for _, name := range snap.Sorted() {
 		s.st.setPlan(name, pl.plan(snap.Services[name]), nil)
 	}
+	s.clock.done(phasePlan)
 	adds, dels := entryDiff(s.st.entries, haveSets)
 	if err := s.applySets(true, adds, dels); err != nil {
 		return err
 	}
+	s.clock.done(phaseSets)
 	if err := s.applyRules(true); err != nil {
 		return err
 	}
 	if err := ensureJumps(s.ctx, s.b.opts.IPTables); err != nil {
 		return err
 	}
+	s.clock.done(phaseRules)
 	for _, key := range s.allKeys() {
 		s.reconcile(key)
 	}
+	s.clock.done(phaseIPVS)
 	s.bindAddresses(addrDiff(s.st.binds, bound))
+	s.clock.done(phaseBind)
 	s.finishTerminations()
+	s.clock.done(phaseTerm)
 	return s.result()
 }
 

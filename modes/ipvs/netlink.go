@@ -28,3 +28,16 @@ type Netlink interface {
 	// except, without loopback and IPv6 link-local ones.
 	LocalAddresses(family v1.IPFamily, except string) ([]netip.Addr, error)
 }
+
+// AddressWatcher is implemented by Netlink seams that follow the kernel's address
+// notifications. A partial sync then lists the node's addresses only when they may
+// have changed, instead of on every sync: on a node with thousands of service
+// addresses on kube-ipvs0 the listing is most of a small sync's cost. Without it,
+// every sync lists them.
+type AddressWatcher interface {
+	// LocalAddressesChanged reports whether the node's addresses (on interfaces
+	// other than the one LocalAddresses was last told to skip) may have changed
+	// since LocalAddresses last listed them. It is true before the first listing
+	// and whenever notifications were lost.
+	LocalAddressesChanged() bool
+}

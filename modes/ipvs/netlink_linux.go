@@ -16,7 +16,8 @@ import (
 
 // kernelNetlink is the Netlink of the kernel, through github.com/vishvananda/netlink.
 type kernelNetlink struct {
-	h *netlink.Handle
+	h     *netlink.Handle
+	watch addrWatch
 }
 
 // NewNetlink returns the Netlink of the current network namespace. It opens a
@@ -121,6 +122,7 @@ func (n *kernelNetlink) LocalAddresses(family v1.IPFamily, except string) ([]net
 	} else if !isNotFound(err) {
 		return nil, fmt.Errorf("netlink: looking up %s: %w", except, err)
 	}
+	n.watch.listing(skip, except, family == v1.IPv6Protocol)
 	addrs, err := n.addrList(nil, family)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: listing addresses: %w", err)

@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
+	"github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/ipset"
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
@@ -80,4 +81,7 @@ type Options struct {
 	Clock clock.PassiveClock
 	// Metrics receives iptables metrics; nil discards them.
 	Metrics Metrics
+	// Conntrack removes the conntrack entries of UDP flows a sync made stale (see
+	// stale.go): conntrack.NewNetlink, or conntracktest.Fake; nil leaves them.
+	Conntrack conntrack.Interface
 }

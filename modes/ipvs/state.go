@@ -115,6 +115,11 @@ func (v *vsState) remove(ap netip.AddrPort) {
 	}
 }
 
+// serving reports whether a real server takes new connections (weight above 0).
+func (v *vsState) serving() bool {
+	return slices.ContainsFunc(v.dests, func(d dest) bool { return d.weight > 0 })
+}
+
 // matches reports whether the real servers are exactly want, all at weight 1.
 func (v *vsState) matches(want []netip.AddrPort) bool {
 	if len(v.dests) != len(want) {
@@ -151,6 +156,8 @@ type delta struct {
 	keys    map[vsKey]struct{}
 	entries [numSets]map[string]int
 	binds   map[netip.Addr]int
+	// filters is set when a plan with node-access filters came or went.
+	filters bool
 }
 
 func newDelta() *delta {
@@ -205,6 +212,9 @@ func (s *state) count(name proxy.ServicePortName, p *portPlan, by int, d *delta)
 	}
 	for _, f := range p.outFilters {
 		bump(s.outFilters, f, by)
+	}
+	if d != nil && len(p.outFilters) > 0 {
+		d.filters = true
 	}
 }
 

@@ -33,7 +33,7 @@ func (s *syncer) newService(want *vserver) {
 		s.fail(fmt.Errorf("adding virtual server %s: %w", want.key, err))
 		return
 	}
-	have := &vsState{svc: svc, dests: make([]dest, 0, len(want.dests))}
+	have := &vsState{svc: svc} // syncDests allocates the real servers
 	s.st.vs[want.key] = have
 	s.syncDests(want, have)
 }
@@ -59,6 +59,7 @@ func (s *syncer) delService(key vsKey, have *vsState) {
 	}
 	delete(s.st.vs, key)
 	s.term.forget(key)
+	s.staleFlow(key, netip.Addr{})
 }
 
 // syncDests adds the wanted real servers, gives weight 1 back to those that had
@@ -68,6 +69,12 @@ func (s *syncer) syncDests(want *vserver, have *vsState) {
 	if have.matches(want.dests) {
 		return
 	}
+	serving := have.serving()
+	defer func() {
+		if !serving && have.serving() {
+			s.staleFlow(want.key, netip.Addr{}) // the first endpoint
+		}
+	}()
 	var gone []netip.AddrPort
 	next := make([]dest, 0, max(len(want.dests), len(have.dests)))
 	i, j := 0, 0
@@ -162,6 +169,7 @@ func (s *syncer) delDest(key vsKey, have *vsState, ap netip.AddrPort) {
 	}
 	have.remove(ap)
 	s.term.cancel(key, ap)
+	s.staleFlow(key, ap.Addr())
 }
 
 // connections returns the active plus inactive connections of each real server.

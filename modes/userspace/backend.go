@@ -1,6 +1,7 @@
 package userspace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,8 +19,11 @@ import (
 type Backend struct {
 	cfg     config
 	metrics *metrics
-	bufs    *bufPool
-	wg      sync.WaitGroup // every goroutine of every listener
+	// counts receives failed restores (Options.Metrics); nil counts nothing.
+	counts Metrics
+	bufs   *bufPool       // UDP datagrams
+	copies *bufPool       // small TCP copies (see moveAll)
+	wg     sync.WaitGroup // every goroutine of every listener
 
 	iptMu sync.Mutex
 	ipt   iptables.Restorer // nil until detected, when Options.IPTables was nil
@@ -28,11 +32,12 @@ type Backend struct {
 	closed   bool
 	services map[proxy.ServicePortName]*servicePort
 	ports    *portAllocator
-	payload  iptables.Payload
-	// applied is the last portal payload applied; nil when the kernel's state is
-	// unknown (before the first sync, after a failure), which makes the next
-	// sync full.
-	applied []byte
+	payload  iptables.Payload // a full sync's restore input
+	diff     bytes.Buffer     // a partial sync's
+	// applied is what the portal chains hold after the last restore; nil when
+	// the kernel's state is unknown (before the first sync, after a failure),
+	// which makes the next sync full.
+	applied *portalState
 	// retiring are listeners to close once the portals stop pointing at them;
 	// pending are the ports of closed listeners, released after the next
 	// successful restore.
@@ -56,7 +61,9 @@ func New(opts Options) (*Backend, error) {
 		cfg:      cfg,
 		ipt:      opts.IPTables,
 		metrics:  newMetrics(opts.Registerer, string(cfg.family)),
-		bufs:     newBufPool(),
+		counts:   opts.Metrics,
+		bufs:     newBufPool(maxDatagram),
+		copies:   newBufPool(copyBuffer),
 		services: map[proxy.ServicePortName]*servicePort{},
 		ports:    newPortAllocator(cfg.ports),
 	}, nil
@@ -96,10 +103,11 @@ func (b *Backend) runner(ctx context.Context) (iptables.Restorer, error) {
 	return b.ipt, nil
 }
 
-// Sync opens, updates and closes listeners to match snap, then rewrites the
-// portal chains with one iptables-restore, skipped when a partial sync would not
-// change them (endpoint changes never do). A full sync also restores the jumps
-// from built-in chains. A service port whose listener cannot be opened is left
+// Sync opens, updates and closes listeners to match snap, then brings the
+// portal chains up to date with at most one iptables-restore: a full sync
+// rewrites them and restores the jumps from built-in chains, a partial one
+// changes only the rules of service ports whose portals changed (endpoint
+// changes never do). A service port whose listener cannot be opened is left
 // out and reported in the error; the others are synced.
 func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.Changes) error {
 	if snap.Family != b.cfg.family {
@@ -122,60 +130,9 @@ func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.
 		}
 	}
 	b.prune(snap)
-	applyErr := b.applyPortals(ctx, snap, order, full)
+	applyErr := b.applyPortals(ctx, snap, order, full, changes)
 	b.retire(applyErr == nil)
 	return errors.Join(append(errs, applyErr)...)
-}
-
-// applyPortals renders every portal and applies them unless a partial sync finds
-// them unchanged.
-func (b *Backend) applyPortals(ctx context.Context, snap *proxy.Snapshot, order []proxy.ServicePortName, full bool) error {
-	portals := make([]portal, 0, len(b.services))
-	for _, name := range order {
-		if sp := b.services[name]; sp != nil {
-			if pt, ok := sp.portal(snap.Services[name]); ok {
-				portals = append(portals, pt)
-			}
-		}
-	}
-	b.payload.Reset()
-	renderPortals(&b.payload, b.portalConfig(snap), portals)
-	data, err := b.payload.Bytes()
-	if err != nil {
-		b.applied = nil
-		return fmt.Errorf("userspace %s: rendering portals: %w", b.cfg.family, err)
-	}
-	if !full && string(data) == string(b.applied) {
-		return nil
-	}
-	ipt, err := b.runner(ctx)
-	if err != nil {
-		return err
-	}
-	if err := ipt.Restore(ctx, data); err != nil {
-		b.applied = nil
-		return fmt.Errorf("userspace %s: applying portals: %w", b.cfg.family, err)
-	}
-	b.applied = append(b.applied[:0], data...)
-	if full {
-		if err := ensureJumps(ctx, ipt); err != nil {
-			b.applied = nil
-			return fmt.Errorf("userspace %s: %w", b.cfg.family, err)
-		}
-	}
-	return nil
-}
-
-// portalConfig returns the rendering settings for snap's node.
-func (b *Backend) portalConfig(snap *proxy.Snapshot) portalConfig {
-	c := portalConfig{bind: b.cfg.bind, bindAny: b.cfg.bindAny, clusterCIDR: b.cfg.clusterCIDR}
-	for _, ip := range snap.Node.IPs {
-		if ip.Is4() != b.cfg.ipv6 {
-			c.hostIP = ip
-			break
-		}
-	}
-	return c
 }
 
 // retire closes the listeners retired by this sync. Their ports are released
@@ -211,28 +168,6 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 		return fmt.Errorf("userspace %s: cleaning up: %w", b.cfg.family, err)
 	}
 	return nil
-}
-
-// CheckCanary reports whether the portal chains still exist. When they are gone
-// someone flushed the tables: the backend forgets what it applied, so its next
-// Sync is a full one that restores the chains and the jumps to them. The sync
-// loop calls it periodically and requests a sync when it returns false. present
-// means nothing when err is not nil.
-func (b *Backend) CheckCanary(ctx context.Context) (present bool, err error) {
-	ipt, err := b.runner(ctx)
-	if err != nil {
-		return false, err
-	}
-	present, err = ipt.ChainExists(ctx, iptables.TableNAT, chainPortalsContainer)
-	if err != nil {
-		return false, fmt.Errorf("userspace %s: looking for the portal chains: %w", b.cfg.family, err)
-	}
-	if !present {
-		b.mu.Lock()
-		b.applied = nil
-		b.mu.Unlock()
-	}
-	return present, nil
 }
 
 // Close closes every listener and connection and waits for their goroutines to

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -18,15 +17,32 @@ import (
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
 
-// The benchmarks compare a connection through the proxy with a direct one to
-// the same endpoint on loopback, in one run:
+// The benchmarks compare connections through the proxy with direct ones to the
+// same endpoint on loopback:
 //
 //	go test -run '^$' -bench . ./modes/userspace
 //
-// Each has a "direct" and a "proxied" sub-benchmark.
+// Each iteration does the same work once directly and once through the proxy,
+// alternating which goes first, so that both see the same machine load; each
+// benchmark reports both figures and their ratio (bench_pair_test.go). ns/op is
+// the time of one such pair and means little.
 
-// rawServer is a benchmark endpoint: echo (io.Copy back) or sink (read to EOF,
-// then answer the byte count).
+// bulkBytes is what one bulk transfer sends over a connection open for the
+// whole benchmark (so neither the handshake nor TCP's slow start and buffer
+// autotuning count): a transfer takes 5–20 ms, so direct and proxied
+// transfers alternate often and see the same load from the machine's other
+// work.
+const bulkBytes = 16 << 20
+
+// ackUnit is how many received bytes the sink acknowledges with one byte.
+const ackUnit = 1 << 20
+
+// ioChunk is the size of every write of the bulk sender and every read of the
+// sink, direct or proxied.
+const ioChunk = 256 << 10
+
+// rawServer is a benchmark endpoint: echo (io.Copy back) or sink (read in
+// ioChunk reads, answering one byte per ackUnit received).
 type rawServer struct {
 	ln   net.Listener
 	addr netip.AddrPort
@@ -60,8 +76,7 @@ func startRawServer(b testing.TB, sink bool) *rawServer {
 					_, _ = io.Copy(c, c)
 					return
 				}
-				n, _ := io.Copy(io.Discard, c)
-				_, _ = io.WriteString(c, strconv.FormatInt(n, 10))
+				_ = drain(c)
 			}()
 		}
 	}()
@@ -77,109 +92,119 @@ func startRawServer(b testing.TB, sink bool) *rawServer {
 	return s
 }
 
-// targets returns the server's address and a proxy listener in front of it.
-func targets(b *testing.B, s *rawServer) map[string]netip.AddrPort {
+// drain reads c to EOF in ioChunk reads and writes one byte back for every
+// ackUnit received.
+func drain(c net.Conn) error {
+	buf := make([]byte, ioChunk)
+	acks := make([]byte, ioChunk/ackUnit+1)
+	var n, acked int64
+	for {
+		m, err := c.Read(buf)
+		n += int64(m)
+		if due := n/ackUnit - acked; due > 0 {
+			if _, err := c.Write(acks[:due]); err != nil {
+				return err
+			}
+			acked += due
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// targets returns the server's address and a proxy listener in front of it,
+// indexed like modes.
+func targets(b *testing.B, s *rawServer) [2]netip.AddrPort {
 	klog.SetOutput(io.Discard)
 	tb := newTestBackend(b)
 	tb.sync(b, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{s.addr})), full)
-	return map[string]netip.AddrPort{"direct": s.addr, "proxied": tb.addr(b, web)}
+	return [2]netip.AddrPort{s.addr, tb.addr(b, web)}
 }
 
-var modes = []string{"direct", "proxied"}
+// dialBoth opens a connection to each target, closed when the benchmark ends.
+func dialBoth(b *testing.B, to [2]netip.AddrPort) [2]net.Conn {
+	var conns [2]net.Conn
+	for mode := range modes {
+		c, err := net.Dial("tcp", to[mode].String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		conns[mode] = c
+	}
+	return conns
+}
 
-// BenchmarkThroughput sends bulk data one way over one connection.
+// BenchmarkThroughput sends bulkBytes at a time one way, in ioChunk writes,
+// over one connection per mode, to a sink that reads them in ioChunk reads, and
+// waits until the sink has acknowledged every byte.
 func BenchmarkThroughput(b *testing.B) {
 	to := targets(b, startRawServer(b, true))
-	const chunk = 256 << 10
-	buf := make([]byte, chunk)
-	for _, mode := range modes {
-		b.Run(mode, func(b *testing.B) {
-			c, err := net.Dial("tcp", to[mode].String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			b.SetBytes(chunk)
-			cpu := startCPU()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := c.Write(buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			_ = c.(*net.TCPConn).CloseWrite()
-			got, err := io.ReadAll(c) // the sink's count: everything arrived
-			b.StopTimer()
-			if err != nil || string(got) != strconv.Itoa(b.N*chunk) {
-				b.Fatalf("sink got %q bytes (%v), want %d", got, err, b.N*chunk)
-			}
-			b.ReportMetric(cpu.since()/(float64(b.N)*chunk/(1<<20)), "cpu-µs/MiB")
+	conns := dialBoth(b, to)
+	buf := make([]byte, ioChunk)
+	acks := make([]byte, bulkBytes/ackUnit)
+	var p pair
+	for i := range b.N {
+		p.run(b, i, func(mode int) float64 {
+			bulkTransfer(b, conns[mode], buf, acks)
+			return bulkBytes
 		})
+	}
+	p.report(b, 1e-6, "MB/s", "cpu-µs/MiB", 1<<20)
+}
+
+// bulkTransfer sends bulkBytes over c and waits for the sink's acknowledgements.
+func bulkTransfer(b *testing.B, c net.Conn, buf, acks []byte) {
+	for range bulkBytes / len(buf) {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := io.ReadFull(c, acks); err != nil {
+		b.Fatalf("waiting for the sink: %v", err)
 	}
 }
 
-// cpuClock measures the CPU time (user and system) the test process spends:
-// client, endpoint and proxy alike. On a busy machine it is a steadier measure
-// of the proxy's cost than wall time.
-type cpuClock struct{ start time.Duration }
-
-func startCPU() cpuClock { return cpuClock{processCPU()} }
-
-// since returns the CPU time spent since start, in microseconds.
-func (c cpuClock) since() float64 { return float64(processCPU()-c.start) / float64(time.Microsecond) }
-
-func processCPU() time.Duration {
-	var r syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-}
-
-// BenchmarkLatency ping-pongs one byte over one connection and reports the
-// round trip's percentiles.
+// BenchmarkLatency ping-pongs one byte over one connection per mode and reports
+// the round trip's percentiles.
 func BenchmarkLatency(b *testing.B) {
 	to := targets(b, startRawServer(b, false))
-	for _, mode := range modes {
-		b.Run(mode, func(b *testing.B) {
-			c, err := net.Dial("tcp", to[mode].String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			one := []byte{'x'}
-			rtts := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
+	conns := dialBoth(b, to)
+	const batch = 200
+	var rtts [2][]time.Duration
+	one := []byte{'x'}
+	b.ResetTimer()
+	for i := range b.N {
+		for _, mode := range order(i) {
+			for range batch {
 				start := time.Now()
-				if _, err := c.Write(one); err != nil {
+				if _, err := conns[mode].Write(one); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := io.ReadFull(c, one); err != nil {
+				if _, err := io.ReadFull(conns[mode], one); err != nil {
 					b.Fatal(err)
 				}
-				rtts = append(rtts, time.Since(start))
+				rtts[mode] = append(rtts[mode], time.Since(start))
 			}
-			b.StopTimer()
-			reportPercentiles(b, rtts)
-		})
+		}
+	}
+	b.StopTimer()
+	for mode, name := range modes {
+		reportPercentiles(b, name, rtts[mode])
 	}
 }
 
-// reportPercentiles reports the 50th and 99th percentile in microseconds.
-func reportPercentiles(b *testing.B, d []time.Duration) {
-	slices.Sort(d)
-	at := func(p float64) float64 { return float64(d[int(p*float64(len(d)-1))]) / float64(time.Microsecond) }
-	b.ReportMetric(at(0.50), "p50-µs")
-	b.ReportMetric(at(0.99), "p99-µs")
-}
-
-// BenchmarkConnect opens a connection, exchanges a byte and closes it.
+// BenchmarkConnect opens connections one after the other, exchanges a byte on
+// each and closes it (with a reset, so that no TIME_WAIT socket piles up).
 func BenchmarkConnect(b *testing.B) {
 	to := targets(b, startRawServer(b, false))
-	for _, mode := range modes {
-		b.Run(mode, func(b *testing.B) {
-			one := []byte{'x'}
-			start, cpu := time.Now(), startCPU()
-			for range b.N {
+	const batch = 10
+	one := []byte{'x'}
+	var p pair
+	for i := range b.N {
+		p.run(b, i, func(mode int) float64 {
+			for range batch {
 				c, err := net.Dial("tcp", to[mode].String())
 				if err != nil {
 					b.Fatal(err)
@@ -193,10 +218,26 @@ func BenchmarkConnect(b *testing.B) {
 				_ = c.(*net.TCPConn).SetLinger(0)
 				c.Close()
 			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
-			b.ReportMetric(cpu.since()/float64(b.N), "cpu-µs/conn")
+			return batch
 		})
 	}
+	p.report(b, 1, "conns/s", "cpu-µs/conn", 1)
+}
+
+// cpuClock measures the CPU time (user and system) the test process spends:
+// client, endpoint and proxy alike. On a busy machine it is a steadier measure
+// of the proxy's cost than wall time.
+type cpuClock struct{ start time.Duration }
+
+func startCPU() cpuClock { return cpuClock{processCPU()} }
+
+// since returns the CPU time spent since start.
+func (c cpuClock) since() time.Duration { return processCPU() - c.start }
+
+func processCPU() time.Duration {
+	var r syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
 
 // BenchmarkIdleMemory opens 1,000 idle connections and reports the Go memory
@@ -206,14 +247,14 @@ func BenchmarkConnect(b *testing.B) {
 func BenchmarkIdleMemory(b *testing.B) {
 	const n = 1000
 	to := targets(b, startRawServer(b, false))
-	per := map[string]float64{}
-	for _, mode := range modes {
+	var per [2]float64
+	for mode := range modes {
 		per[mode] = idleMemory(b, to[mode], n)
 	}
 	b.ReportMetric(0, "ns/op") // one measurement, whatever b.N
-	b.ReportMetric(per["direct"], "direct-B/conn")
-	b.ReportMetric(per["proxied"], "proxied-B/conn")
-	b.ReportMetric(per["proxied"]-per["direct"], "added-B/conn")
+	b.ReportMetric(per[direct], "direct-B/conn")
+	b.ReportMetric(per[proxied], "proxied-B/conn")
+	b.ReportMetric(per[proxied]-per[direct], "added-B/conn")
 }
 
 // idleMemory returns the heap and stack memory per connection held by n idle

@@ -11,7 +11,8 @@
 // A listener balances new connections (TCP) or client sessions (UDP) round robin
 // over the endpoints the node selected, honouring ClientIP session affinity. If a
 // dial fails it tries the next endpoint. TCP is relayed with splice(2) (io.Copy
-// between two *net.TCPConn) and half-closes are passed on. UDP sessions expire
+// between two *net.TCPConn), small messages with a read and a write through a
+// pooled buffer, and half-closes are passed on. UDP sessions expire
 // after --udp-timeout of silence. README.md describes the chains, listeners and
 // timeouts.
 package userspace

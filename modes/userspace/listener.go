@@ -53,25 +53,7 @@ var errNoEndpoints = errors.New("no endpoints")
 // dialer connects to endpoints with kube-proxy's escalating timeouts.
 type dialer struct {
 	network  string // "tcp4", "udp6", ...
-	udp      bool
 	timeouts []time.Duration
-}
-
-// connect makes one attempt to reach ep: a TCP connection, or a UDP socket
-// connected to ep.
-func (d dialer) connect(ctx context.Context, nd *net.Dialer, ep netip.AddrPort) (net.Conn, error) {
-	if d.udp {
-		c, err := nd.DialUDP(ctx, d.network, netip.AddrPort{}, ep)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-	c, err := nd.DialTCP(ctx, d.network, netip.AddrPort{}, ep)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // dial connects to an endpoint for client. Each attempt picks an endpoint from p
@@ -86,7 +68,7 @@ func (d dialer) dial(ctx context.Context, p *pool, m *portMetrics, client netip.
 		if !ok {
 			return nil, ep, errNoEndpoints
 		}
-		c, err := d.connect(ctx, &net.Dialer{Timeout: timeout}, ep)
+		c, err := dialEndpoint(ctx, d.network, ep, timeout)
 		if err == nil {
 			return c, ep, nil
 		}

@@ -47,25 +47,36 @@ type Options struct {
 	// externalTrafficPolicy Local service counts as internal traffic, as in the
 	// iptables mode.
 	ClusterCIDRs []netip.Prefix
+	// NodePortAddresses limits node ports to the node's addresses in these ranges
+	// (--nodeport-addresses). Empty, or holding 0.0.0.0/0 or ::/0, means every
+	// local address; ranges of the other family are ignored. kube-proxy's old
+	// userspace mode took the flag and ignored it.
+	NodePortAddresses []netip.Prefix
 	// Registerer receives the kubeproxy_userspace_* metrics; nil registers them
 	// nowhere. Two backends (dual-stack) may share one.
 	Registerer prometheus.Registerer
+	// Metrics counts failed iptables-restore runs of the portals in kproxy's
+	// shared sync metrics (*proxy.Metrics); nil counts nothing.
+	Metrics Metrics
 	// Clock drives session affinity and UDP expiry; nil means the real clock.
 	Clock clock.WithTicker
 }
 
 // config is the validated form of Options.
 type config struct {
-	family       v1.IPFamily
-	ipv6         bool
-	bind         netip.Addr // always valid and of family
-	bindAny      bool       // bind is the unspecified address
-	listenOn     netip.Addr // where listeners really listen: bind, but tests may narrow it
-	ports        PortRange
-	udpTimeout   time.Duration
-	clusterCIDR  netip.Prefix // invalid when none of family is known
-	clock        clock.WithTicker
-	dialTimeouts []time.Duration
+	family      v1.IPFamily
+	ipv6        bool
+	bind        netip.Addr // always valid and of family
+	bindAny     bool       // bind is the unspecified address
+	listenOn    netip.Addr // where listeners really listen: bind, but tests may narrow it
+	ports       PortRange
+	udpTimeout  time.Duration
+	clusterCIDR netip.Prefix // invalid when none of family is known
+	// nodePortCIDRs are the --nodeport-addresses ranges of family; nil: every
+	// local address.
+	nodePortCIDRs []netip.Prefix
+	clock         clock.WithTicker
+	dialTimeouts  []time.Duration
 }
 
 // defaultDialTimeouts are the timeouts of the successive attempts to reach an
@@ -103,6 +114,7 @@ func newConfig(opts *Options) (config, error) {
 			break
 		}
 	}
+	c.nodePortCIDRs = nodePortCIDRs(opts.NodePortAddresses, c.ipv6)
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}

@@ -20,6 +20,9 @@ type portalConfig struct {
 	hostIP netip.Addr
 	// clusterCIDR is the pod network, invalid when unknown.
 	clusterCIDR netip.Prefix
+	// nodePortCIDRs are the --nodeport-addresses ranges: node ports answer on
+	// the local addresses inside them only; nil: on every local address.
+	nodePortCIDRs []netip.Prefix
 }
 
 // portal is one service port and the ports of its listeners.
@@ -63,8 +66,8 @@ func (r *portalRenderer) service(pt portal) {
 	r.svc = svc
 	in, ext := pt.internal, pt.external
 	if svc.ClusterIP.IsValid() {
-		r.rule(chainPortalsContainer, netip.Prefix{}, svc.ClusterIP, int(svc.Port), r.container(in))
-		r.rule(chainPortalsHost, netip.Prefix{}, svc.ClusterIP, int(svc.Port), r.host(in))
+		r.rule(chainPortalsContainer, netip.Prefix{}, hostPrefix(svc.ClusterIP), int(svc.Port), r.container(in))
+		r.rule(chainPortalsHost, netip.Prefix{}, hostPrefix(svc.ClusterIP), int(svc.Port), r.host(in))
 	}
 	if ext == 0 {
 		return
@@ -93,33 +96,43 @@ func (r *portalRenderer) service(pt portal) {
 // sources in ranges (nil: any source). pods, when valid, is the pod network
 // whose traffic goes to the internal listener.
 func (r *portalRenderer) external(ip netip.Addr, ranges []netip.Prefix, pods netip.Prefix, in, ext, hostExt int) {
-	port := int(r.svc.Port)
+	port, dst := int(r.svc.Port), hostPrefix(ip)
 	if pods.IsValid() && ranges == nil {
-		r.rule(chainPortalsContainer, pods, ip, port, r.container(in))
+		r.rule(chainPortalsContainer, pods, dst, port, r.container(in))
 	}
 	if ranges == nil {
 		ranges = []netip.Prefix{{}}
 	}
 	for _, src := range ranges {
-		r.rule(chainPortalsContainer, src, ip, port, r.container(ext))
+		r.rule(chainPortalsContainer, src, dst, port, r.container(ext))
 	}
 	for _, src := range ranges {
-		r.rule(chainPortalsHost, src, ip, port, r.host(hostExt))
+		r.rule(chainPortalsHost, src, dst, port, r.host(hostExt))
 	}
 }
 
 // nodePort writes the portals of a node port and the rules accepting its
-// traffic in the filter table.
+// traffic in the filter table. The jumps to the node port chains match local
+// destinations only; with --nodeport-addresses each portal is written once per
+// range, so that only the local addresses inside the ranges answer.
 func (r *portalRenderer) nodePort(nodePort int, pods netip.Prefix, in, ext, hostExt int) {
-	if pods.IsValid() {
-		r.rule(chainNodePortContainer, pods, netip.Addr{}, nodePort, r.container(in))
+	dsts := r.cfg.nodePortCIDRs
+	if dsts == nil {
+		dsts = []netip.Prefix{{}}
 	}
-	r.rule(chainNodePortContainer, netip.Prefix{}, netip.Addr{}, nodePort, r.container(ext))
-	r.rule(chainNodePortHost, netip.Prefix{}, netip.Addr{}, nodePort, r.host(hostExt))
+	for _, dst := range dsts {
+		if pods.IsValid() {
+			r.rule(chainNodePortContainer, pods, dst, nodePort, r.container(in))
+		}
+		r.rule(chainNodePortContainer, netip.Prefix{}, dst, nodePort, r.container(ext))
+	}
+	for _, dst := range dsts {
+		r.rule(chainNodePortHost, netip.Prefix{}, dst, nodePort, r.host(hostExt))
+	}
 	accept := []string{"-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}
-	r.ruleIn(iptables.TableFilter, chainNodePortNonLocal, netip.Prefix{}, netip.Addr{}, ext, accept)
+	r.ruleIn(iptables.TableFilter, chainNodePortNonLocal, netip.Prefix{}, netip.Prefix{}, ext, accept)
 	if pods.IsValid() {
-		r.ruleIn(iptables.TableFilter, chainNodePortNonLocal, netip.Prefix{}, netip.Addr{}, in, accept)
+		r.ruleIn(iptables.TableFilter, chainNodePortNonLocal, netip.Prefix{}, netip.Prefix{}, in, accept)
 	}
 }
 
@@ -151,19 +164,28 @@ func (r *portalRenderer) dnat(a netip.Addr, port int) []string {
 }
 
 // rule writes one nat portal rule.
-func (r *portalRenderer) rule(chain string, src netip.Prefix, dst netip.Addr, dport int, target []string) {
+func (r *portalRenderer) rule(chain string, src, dst netip.Prefix, dport int, target []string) {
 	r.ruleIn(iptables.TableNAT, chain, src, dst, dport, target)
+}
+
+// hostPrefix returns the single-address prefix of ip, or no prefix when ip is
+// invalid.
+func hostPrefix(ip netip.Addr) netip.Prefix {
+	if !ip.IsValid() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(ip, ip.BitLen())
 }
 
 // ruleIn writes "[-s src] [-d dst] -p proto -m comment --comment name -m proto
 // --dport dport target" in the order iptables-save prints.
-func (r *portalRenderer) ruleIn(t iptables.Table, chain string, src netip.Prefix, dst netip.Addr, dport int, target []string) {
+func (r *portalRenderer) ruleIn(t iptables.Table, chain string, src, dst netip.Prefix, dport int, target []string) {
 	a := r.args[:0]
 	if src.IsValid() {
 		a = append(a, "-s", src.String())
 	}
 	if dst.IsValid() {
-		a = append(a, "-d", netip.PrefixFrom(dst, dst.BitLen()).String())
+		a = append(a, "-d", dst.String())
 	}
 	proto := protoName(r.svc.Protocol())
 	a = append(a, "-p", proto, "-m", "comment", "--comment", r.svc.Name.String(),

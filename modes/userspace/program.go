@@ -94,7 +94,7 @@ func (b *Backend) listen(sp *servicePort, port int) (listener, error) {
 			cancel()
 			return nil, err
 		}
-		base.portN, base.dialer = got, dialer{network: b.network("udp"), udp: true, timeouts: b.cfg.dialTimeouts}
+		base.portN, base.dialer = got, dialer{network: b.network("udp"), timeouts: b.cfg.dialTimeouts}
 		l := &udpListener{relayBase: base, conn: conn, timeout: b.cfg.udpTimeout, clock: b.cfg.clock,
 			pktinfo: b.cfg.listenOn.IsUnspecified(), bufs: b.bufs, sessions: map[netip.AddrPort]*udpSession{}}
 		l.start()
@@ -106,7 +106,7 @@ func (b *Backend) listen(sp *servicePort, port int) (listener, error) {
 		return nil, err
 	}
 	base.portN, base.dialer = got, dialer{network: b.network("tcp"), timeouts: b.cfg.dialTimeouts}
-	l := &tcpListener{relayBase: base, ln: ln}
+	l := &tcpListener{relayBase: base, ln: ln, bufs: b.copies, workers: newWorkers(ctx, &b.wg)}
 	l.start()
 	return l, nil
 }

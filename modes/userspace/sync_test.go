@@ -254,7 +254,7 @@ func TestRandomTransitions(t *testing.T) {
 		}
 	}
 	fresh := iptablestest.New(iptables.IPv4)
-	if err := fresh.Restore(context.Background(), b.applied); err != nil {
+	if err := fresh.Restore(context.Background(), b.fullPayload(t, snapshot(slices.Collect(mapValues(current))...))); err != nil {
 		t.Fatal(err)
 	}
 	if err := ensureJumps(context.Background(), fresh); err != nil {

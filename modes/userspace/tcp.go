@@ -1,6 +1,7 @@
 package userspace
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -12,15 +13,18 @@ import (
 // tcpListener relays the TCP connections of one listener.
 type tcpListener struct {
 	relayBase
-	ln *net.TCPListener
+	ln      *net.TCPListener
+	bufs    *bufPool // lends the buffers of small copies
+	workers *workers // run serve and the relays' second direction
 }
 
 // listenTCP opens a TCP listener on bind:port (port 0: any free port).
 func listenTCP(network string, bind netip.Addr, port int) (*net.TCPListener, int, error) {
-	ln, err := net.ListenTCP(network, net.TCPAddrFromAddrPort(netip.AddrPortFrom(bind, uint16(port))))
+	l, err := listenConfig.Listen(context.Background(), network, netip.AddrPortFrom(bind, uint16(port)).String())
 	if err != nil {
 		return nil, 0, err
 	}
+	ln := l.(*net.TCPListener)
 	return ln, ln.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -48,15 +52,13 @@ func (l *tcpListener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		l.wg.Add(1)
-		go l.serve(c)
+		l.workers.run(func() { l.serve(c) })
 	}
 }
 
 // serve connects c to an endpoint and relays it. A connection that reaches no
 // endpoint is reset, as a REJECT would.
 func (l *tcpListener) serve(c *net.TCPConn) {
-	defer l.wg.Done()
 	client := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
 	conn, ep, err := l.dialer.dial(l.ctx, l.pool, l.m, client, l.label)
 	if err != nil {
@@ -71,7 +73,7 @@ func (l *tcpListener) serve(c *net.TCPConn) {
 		return
 	}
 	l.m.opened()
-	up, down := relay(p.client, p.backend)
+	up, down := relay(p.client, p.backend, l.bufs, l.workers)
 	l.pool.untrack(ep, p)
 	l.m.ended(up, down)
 }

@@ -9,13 +9,13 @@ import (
 // maxDatagram is the largest UDP payload relayed.
 const maxDatagram = 65535
 
-// bufPool lends datagram buffers. UDP sockets wait for data without a buffer and
-// borrow one only to read a datagram that is there, so idle sessions and
-// listeners hold no buffer.
+// bufPool lends buffers of one size. UDP sockets wait for data without a buffer
+// and borrow one only to read a datagram that is there, so idle sessions and
+// listeners hold no buffer; TCP relays do the same for small copies.
 type bufPool struct{ p sync.Pool }
 
-func newBufPool() *bufPool {
-	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}}
+func newBufPool(size int) *bufPool {
+	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
 }
 
 func (bp *bufPool) get() *[]byte  { return bp.p.Get().(*[]byte) }

@@ -14,6 +14,7 @@ import (
 
 	iptablesmode "github.com/kproxy/kproxy/modes/iptables"
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 )
 
 // newBackends builds the chosen mode's backend for each IP family the node can serve:
@@ -38,7 +39,7 @@ func newBackend(o *Options, family v1.IPFamily, reg prometheus.Registerer, m *pr
 	case ModeIPVS:
 		return newIPVSBackend(o, family, m)
 	case ModeUserspace:
-		return newUserspaceBackend(o, family, reg)
+		return newUserspaceBackend(o, family, reg, m)
 	default:
 		return nil, fmt.Errorf("proxy mode %q is not available in this build", o.Config.Mode)
 	}
@@ -55,7 +56,7 @@ func iptablesOptions(o *Options, family v1.IPFamily, m *proxy.Metrics) iptablesm
 		NodePortAddresses:  nodePortCIDRs(o),
 		LocalAddresses:     localAddresses,
 		LocalhostNodePorts: ipt.LocalhostNodePorts != nil && *ipt.LocalhostNodePorts && family == v1.IPv4Protocol,
-		Conntrack:          iptablesmode.NewNetlinkConntrack(family),
+		Conntrack:          conntrack.NewNetlink(family),
 		Metrics:            m,
 	}
 }

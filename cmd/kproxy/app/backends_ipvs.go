@@ -9,6 +9,7 @@ import (
 
 	ipvsmode "github.com/kproxy/kproxy/modes/ipvs"
 	"github.com/kproxy/kproxy/proxy"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/ipset"
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
@@ -44,12 +45,13 @@ func newIPVSBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Bac
 		MasqueradeBit:     masqueradeBit(o),
 		ClusterCIDRs:      o.ClusterCIDRs(),
 		NodePortAddresses: nodePortCIDRs(o),
-		IPVS:              handle,
-		Netlink:           links,
+		IPVS:              ipvsmode.FaultsFromEnv(handle),       // test only: KPROXY_IPVS_FAULTS
+		Netlink:           ipvsmode.NetlinkFaultsFromEnv(links), // test only, as above
 		IPSet:             ipset.New(),
 		IPTables:          iptables.New(ipt, variant),
 		Sysctl:            ipvsmode.SysctlDir("/proc/sys"),
 		Metrics:           m,
+		Conntrack:         conntrack.NewNetlink(family),
 	})
 }
 

@@ -11,15 +11,17 @@ import (
 )
 
 // newUserspaceBackend builds the userspace mode: kproxy's own listeners behind portal rules.
-func newUserspaceBackend(o *Options, family v1.IPFamily, reg prometheus.Registerer) (proxy.Backend, error) {
+func newUserspaceBackend(o *Options, family v1.IPFamily, reg prometheus.Registerer, m *proxy.Metrics) (proxy.Backend, error) {
 	bind, _ := netip.ParseAddr(o.Config.BindAddress) // validated; unparsable means every address
 	pr := o.PortRange()
 	return userspace.New(userspace.Options{
-		Family:         family,
-		BindAddress:    bind,
-		PortRange:      userspace.PortRange{Base: pr.Base, Size: pr.Size},
-		UDPIdleTimeout: o.UDPIdleTimeout,
-		ClusterCIDRs:   o.ClusterCIDRs(),
-		Registerer:     reg,
+		Family:            family,
+		BindAddress:       bind,
+		PortRange:         userspace.PortRange{Base: pr.Base, Size: pr.Size},
+		UDPIdleTimeout:    o.UDPIdleTimeout,
+		ClusterCIDRs:      o.ClusterCIDRs(),
+		NodePortAddresses: nodePortCIDRs(o),
+		Registerer:        reg,
+		Metrics:           m,
 	})
 }

@@ -127,7 +127,7 @@ var configFields = []configField{
 	unused("detectLocal.bridgeInterface", clusterCIDROnly),
 	unused("detectLocal.interfaceNamePrefix", clusterCIDROnly),
 	used("clusterCIDR", "every mode's Options.ClusterCIDRs"+backendOptions+": masquerading and local traffic"),
-	{path: "nodePortAddresses", where: "modes/iptables and modes/ipvs Options.NodePortAddresses" + backendOptions + ", CIDRs only",
+	{path: "nodePortAddresses", where: "every mode's Options.NodePortAddresses" + backendOptions + ", CIDRs only",
 		ignored: nodePortAddressesIgnored},
 	unused("oomScoreAdj", "kproxy does not change its oom_score_adj"),
 
@@ -163,14 +163,10 @@ func detectLocalModeIgnored(o *Options) string {
 	return clusterCIDROnly
 }
 
-// nodePortAddressesIgnored: the iptables and ipvs modes take CIDRs; "primary"
-// (the node's primary IPs) is served as every local address (backends.go
-// nodePortCIDRs).
+// nodePortAddressesIgnored: every mode takes CIDRs; "primary" (the node's
+// primary IPs) is served as every local address (backends.go nodePortCIDRs).
 func nodePortAddressesIgnored(o *Options) string {
-	switch {
-	case o.Config.Mode != ModeIPTables && o.Config.Mode != ModeIPVS:
-		return "used in iptables and ipvs mode only"
-	case slices.Contains(o.Config.NodePortAddresses, NodePortAddressesPrimary):
+	if slices.Contains(o.Config.NodePortAddresses, NodePortAddressesPrimary) {
 		return `"primary" is not implemented: node ports answer on every local address`
 	}
 	return ""

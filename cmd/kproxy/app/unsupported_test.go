@@ -80,7 +80,7 @@ var fieldCases = []fieldCase{
 	{"detectLocal.bridgeInterface", "cbr0", ""},
 	{"detectLocal.interfaceNamePrefix", "veth", ""},
 	{"clusterCIDR", "10.245.0.0/16,fd00:10::/48", "all"},
-	{"nodePortAddresses", "[10.0.0.0/8]", "iptables ipvs"},
+	{"nodePortAddresses", "[10.0.0.0/8]", "all"},
 	{"nodePortAddresses", "[primary]", ""},
 	{"oomScoreAdj", "-500", ""},
 	{"conntrack.maxPerCore", "65536", ""},

@@ -4,6 +4,8 @@
 //	kpguest hold 10.96.100.13:80      # keep one connection open (see hold)
 //	kpguest elapsed ipvsadm -d ...    # run a command, print its wall time
 //	kpguest swap VIP:80 OLD:80 NEW:80 # replace a real server, timing each call
+//	kpguest udpwatch VIP:53 30        # one UDP client port: which pod answers, when
+//	kpguest loop 10.96.100.40:80 10    # 10 connections/s until SIGTERM (see loop)
 package main
 
 import (
@@ -18,7 +20,7 @@ func main() {
 // run dispatches to a subcommand and returns the exit code.
 func run(args []string) int {
 	if len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kpguest hold IP:PORT | elapsed COMMAND [ARG...] | swap VIP:PORT OLD:PORT NEW:PORT")
+		fmt.Fprintln(os.Stderr, "usage: kpguest hold IP:PORT | elapsed COMMAND [ARG...] | swap VIP:PORT OLD:PORT NEW:PORT | udpwatch IP:PORT SECONDS | loop IP:PORT RATE")
 		return 2
 	}
 	switch args[0] {
@@ -28,6 +30,10 @@ func run(args []string) int {
 		return elapsed(args[1:], os.Stdout)
 	case "swap":
 		return swap(args[1:], os.Stdout)
+	case "udpwatch":
+		return udpwatch(args[1:], os.Stdout)
+	case "loop":
+		return loop(args[1:], os.Stdout)
 	}
 	fmt.Fprintf(os.Stderr, "kpguest: unknown subcommand %q\n", args[0])
 	return 2

@@ -14,6 +14,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	iptablesmode "github.com/kproxy/kproxy/modes/iptables"
+	kconntrack "github.com/kproxy/kproxy/proxy/conntrack"
 	"github.com/kproxy/kproxy/proxy/iptables"
 )
 
@@ -63,7 +64,7 @@ func newBackend(ctx context.Context, ipt iptables.Restorer, conntrack bool) (*ip
 		LocalhostNodePorts: true,
 	}
 	if conntrack {
-		o.Conntrack = iptablesmode.NewNetlinkConntrack(v1.IPv4Protocol)
+		o.Conntrack = kconntrack.NewNetlink(v1.IPv4Protocol)
 	}
 	b, err := iptablesmode.New(o)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 type results map[string][]float64
 
 // readResults reads "name value" lines (other lines are ignored) and the lines of
-// "go test -bench" output, whose ns/op values are stored as "bench.<Name> <ns>".
+// "go test -bench" output, whose ns/op values are stored as "bench.<Name> <ns>"
+// and their cpu-ms/op values (modes/ipvs reports them) as "bench.<Name>.cpu-ms".
 func readResults(r io.Reader, res results) error {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -31,6 +32,11 @@ func readResults(r io.Reader, res results) error {
 			name, _, _ := strings.Cut(strings.TrimPrefix(f[0], "Benchmark"), "-")
 			if v, err := strconv.ParseFloat(f[2], 64); err == nil {
 				res["bench."+name] = append(res["bench."+name], v)
+			}
+			for i := 4; i+1 < len(f); i += 2 {
+				if v, err := strconv.ParseFloat(f[i], 64); err == nil && f[i+1] == "cpu-ms/op" {
+					res["bench."+name+".cpu-ms"] = append(res["bench."+name+".cpu-ms"], v)
+				}
 			}
 		}
 	}
@@ -90,6 +96,8 @@ var targets = []row{
 	{"Full sync, iptables-legacy ÷ plain iptables-legacy-restore of the same payload", "≤ 1.2×", 1.2, "×", ratio("legacy.full.first", "legacy.restore")},
 	{"Rendering the full ruleset", "≤ 150 ms", 150, "ms", median("bench.RenderFull", 1e-6)},
 	{"kproxy RSS after its first full sync (real binary, real API server)", "≤ 150 MB", 150, "MB", median("kproxy.rss.mb", 1)},
+	{"IPVS: sync planning, full sync against the fakes (modes/ipvs BenchmarkFullSync10k)", "≤ 200 ms", 200, "ms", median("bench.FullSync10k", 1e-6)},
+	{"IPVS: one endpoint change applied in the VM kernel (kproxy's sync, Debian kernel under TCG), p50", "≤ 20 ms", 20, "ms", median("ipvs.vm.sync", 1e3)},
 }
 
 // others are the other figures measured on the way.
@@ -109,6 +117,14 @@ var others = []row{
 	{"kproxy RSS: peak (VmHWM)", "", 0, "MB", median("kproxy.peak.mb", 1)},
 	{"kproxy RSS after a restart over its own rules", "", 0, "MB", median("kproxy.rss.mb.restart", 1)},
 	{"Creating 10,000 Services + EndpointSlices (8 clients)", "", 0, "s", median("api.load", 1)},
+	{"IPVS VM: size of the measurement (10 endpoints each)", "", 0, "services", median("ipvs.vm.services", 1)},
+	{"IPVS VM: the same endpoint change with ipvsadm -d + ipvsadm -a (two process starts under TCG included)", "", 0, "ms", median("ipvs.vm.ipvsadm", 1e3)},
+	{"IPVS VM: kproxy's IPVS netlink calls within its sync", "", 0, "ms", median("ipvs.vm.calls", 1e3)},
+	{"IPVS VM: the same delete + add through netlink from one process (kpguest swap)", "", 0, "ms", median("ipvs.vm.netlink", 1e3)},
+	{"IPVS VM: kproxy start → its first full sync done", "", 0, "s", median("ipvs.vm.first", 1)},
+	{"IPVS: sync planning, full sync against the fakes, CPU time (not inflated by a busy machine)", "", 0, "ms", median("bench.FullSync10k.cpu-ms", 1)},
+	{"IPVS: one endpoint change, partial sync against the fakes", "", 0, "µs", median("bench.OneEndpointChange10k", 1e-3)},
+	{"IPVS: full resync over fakes that hold everything already", "", 0, "ms", median("bench.Resync10k", 1e-6)},
 }
 
 // runTable prints the results files as Markdown tables: the targets with pass or
@@ -134,8 +150,9 @@ func runTable(args []string) error {
 		}
 	}
 	failed := printTable(os.Stdout, res)
-	if failed > 0 {
-		fmt.Printf("\n%d of %d targets missed.\n", failed, len(targets))
+	usFailed, usTotal := printUserspace(os.Stdout, res)
+	if failed+usFailed > 0 {
+		fmt.Printf("\n%d of %d targets missed.\n", failed+usFailed, len(targets)+usTotal)
 	}
 	return nil
 }

@@ -10,11 +10,16 @@ import (
 )
 
 // Netlink is a fake of the IPVS mode's Netlink seam: the node's interfaces and
-// their addresses. It is safe for concurrent use.
+// their addresses. Like the kernel's, it follows address changes
+// (ipvsmode.AddressWatcher). It is safe for concurrent use.
 type Netlink struct {
 	mu    sync.Mutex
 	links map[string]*link
 	calls int
+	// changed is set by address changes outside except (the interface the last
+	// LocalAddresses skipped) and cleared by LocalAddresses.
+	changed bool
+	except  string
 }
 
 type link struct {
@@ -24,7 +29,7 @@ type link struct {
 
 // NewNetlink returns a node with a loopback interface "lo" holding 127.0.0.1 and ::1.
 func NewNetlink() *Netlink {
-	n := &Netlink{links: map[string]*link{}}
+	n := &Netlink{links: map[string]*link{}, changed: true}
 	n.AddLink("lo", netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1"))
 	return n
 }
@@ -39,6 +44,7 @@ func (n *Netlink) AddLink(name string, addrs ...netip.Addr) {
 		l.addrs[a] = struct{}{}
 	}
 	n.links[name] = l
+	n.changed = true
 }
 
 // Calls returns how many seam calls were made.
@@ -133,6 +139,7 @@ func (n *Netlink) AddAddress(dev string, addr netip.Addr) error {
 		return syscall.ENODEV
 	}
 	l.addrs[addr] = struct{}{}
+	n.changed = n.changed || dev != n.except
 	return nil
 }
 
@@ -143,6 +150,7 @@ func (n *Netlink) DelAddress(dev string, addr netip.Addr) error {
 	n.calls++
 	if l := n.links[dev]; l != nil {
 		delete(l.addrs, addr)
+		n.changed = n.changed || dev != n.except
 	}
 	return nil
 }
@@ -153,6 +161,7 @@ func (n *Netlink) LocalAddresses(family v1.IPFamily, except string) ([]netip.Add
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.calls++
+	n.changed, n.except = false, except
 	var out []netip.Addr
 	for name, l := range n.links {
 		if name != except {
@@ -161,6 +170,15 @@ func (n *Netlink) LocalAddresses(family v1.IPFamily, except string) ([]netip.Add
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
 	return out, nil
+}
+
+// LocalAddressesChanged reports whether an address outside the interface the last
+// LocalAddresses skipped was added or removed since then; true before the first
+// LocalAddresses. It is not counted as a call: the kernel's answers it from memory.
+func (n *Netlink) LocalAddressesChanged() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
 }
 
 // ofFamily keeps addresses of family, never IPv6 link-local ones and, when

@@ -1,4 +1,4 @@
-package iptablesmode
+package conntrack
 
 import (
 	"fmt"
@@ -9,29 +9,32 @@ import (
 	v1 "k8s.io/api/core/v1"
 )
 
-// NetlinkConntrack clears stale flows of one IP family through netlink, with one
-// walk of the conntrack table per call whatever the number of flows.
-type NetlinkConntrack struct {
+// Netlink clears stale flows of one IP family through netlink, with one walk of
+// the conntrack table per call whatever the number of flows.
+type Netlink struct {
 	family netlink.InetFamily
 }
 
-// NewNetlinkConntrack returns the kernel's conntrack table for family.
-func NewNetlinkConntrack(family v1.IPFamily) *NetlinkConntrack {
+var _ Interface = (*Netlink)(nil)
+
+// NewNetlink returns the kernel's conntrack table for family, in the network
+// namespace of the calling thread.
+func NewNetlink(family v1.IPFamily) *Netlink {
 	f := netlink.InetFamily(unix.AF_INET)
 	if family == v1.IPv6Protocol {
 		f = unix.AF_INET6
 	}
-	return &NetlinkConntrack{family: f}
+	return &Netlink{family: f}
 }
 
 // ClearFlows deletes every conntrack entry matching one of flows.
-func (c *NetlinkConntrack) ClearFlows(flows []StaleFlow) error {
+func (c *Netlink) ClearFlows(flows []StaleFlow) error {
 	if len(flows) == 0 {
 		return nil
 	}
 	filters := make([]netlink.CustomConntrackFilter, 0, len(flows))
 	for _, f := range flows {
-		filter, err := conntrackFilter(f)
+		filter, err := filterOf(f)
 		if err != nil {
 			return err
 		}
@@ -44,12 +47,12 @@ func (c *NetlinkConntrack) ClearFlows(flows []StaleFlow) error {
 	return nil
 }
 
-// conntrackFilter builds the netlink filter of one stale flow: protocol, original
+// filterOf builds the netlink filter of one stale flow: protocol, original
 // destination port, original destination address if any, and reply source (the
 // endpoint the flow was DNATed to) if any.
-func conntrackFilter(f StaleFlow) (*netlink.ConntrackFilter, error) {
+func filterOf(f StaleFlow) (*netlink.ConntrackFilter, error) {
 	filter := &netlink.ConntrackFilter{}
-	proto, ok := protocolNumber(f.Protocol)
+	proto, ok := ProtocolNumber(f.Protocol)
 	if !ok {
 		return nil, fmt.Errorf("conntrack: unknown protocol %q", f.Protocol)
 	}
@@ -72,8 +75,9 @@ func conntrackFilter(f StaleFlow) (*netlink.ConntrackFilter, error) {
 	return filter, nil
 }
 
-// protocolNumber maps a service protocol to its IP protocol number.
-func protocolNumber(p v1.Protocol) (uint8, bool) {
+// ProtocolNumber maps a service protocol to its IP protocol number; ok is false
+// for a protocol conntrack does not know.
+func ProtocolNumber(p v1.Protocol) (uint8, bool) {
 	switch p {
 	case v1.ProtocolTCP:
 		return unix.IPPROTO_TCP, true

@@ -1,4 +1,4 @@
-// Package conntracktest holds a stateful fake of the iptables mode's conntrack seam:
+// Package conntracktest holds a stateful fake of the conntrack seam (proxy/conntrack):
 // a table of flows that ClearFlows deletes from the way the kernel's conntrack
 // would, so tests can check which connections survive a sync.
 package conntracktest
@@ -10,7 +10,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	iptablesmode "github.com/kproxy/kproxy/modes/iptables"
+	"github.com/kproxy/kproxy/proxy/conntrack"
 )
 
 // Flow is one conntrack entry, as far as kproxy cares.
@@ -29,7 +29,7 @@ type Fake struct {
 	calls int
 }
 
-var _ iptablesmode.Conntrack = (*Fake)(nil)
+var _ conntrack.Interface = (*Fake)(nil)
 
 // New returns a table holding flows.
 func New(flows ...Flow) *Fake { return &Fake{flows: flows} }
@@ -56,7 +56,7 @@ func (f *Fake) Calls() int {
 }
 
 // ClearFlows deletes the flows matching any of stale.
-func (f *Fake) ClearFlows(stale []iptablesmode.StaleFlow) error {
+func (f *Fake) ClearFlows(stale []conntrack.StaleFlow) error {
 	if len(stale) == 0 {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (f *Fake) ClearFlows(stale []iptablesmode.StaleFlow) error {
 	defer f.mu.Unlock()
 	f.calls++
 	f.flows = slices.DeleteFunc(f.flows, func(fl Flow) bool {
-		return slices.ContainsFunc(stale, func(s iptablesmode.StaleFlow) bool { return matches(s, fl) })
+		return slices.ContainsFunc(stale, func(s conntrack.StaleFlow) bool { return matches(s, fl) })
 	})
 	return nil
 }
@@ -72,7 +72,7 @@ func (f *Fake) ClearFlows(stale []iptablesmode.StaleFlow) error {
 // matches reports whether a stale-flow filter selects fl, as the netlink filter
 // does: protocol, original destination port, original destination address when
 // given, reply source (the DNAT endpoint) when given.
-func matches(s iptablesmode.StaleFlow, fl Flow) bool {
+func matches(s conntrack.StaleFlow, fl Flow) bool {
 	if s.Protocol != fl.Protocol || s.Port != fl.Dest.Port() {
 		return false
 	}
