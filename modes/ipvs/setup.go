@@ -40,11 +40,12 @@ func (b *Backend) Setup(ctx context.Context) error {
 	return nil
 }
 
-// checkIPSet checks the ipset tool is there and recent enough.
+// checkIPSet checks the kernel's ip_set (or the ipset tool) is there and recent
+// enough.
 func (b *Backend) checkIPSet(ctx context.Context) error {
 	v, err := b.opts.IPSet.Version(ctx)
 	if err != nil {
-		return fmt.Errorf("ipvs: IPVS mode needs the ipset tool: %w", err)
+		return fmt.Errorf("ipvs: IPVS mode needs ip sets: %w", err)
 	}
 	if err := ipset.CheckVersion(v); err != nil {
 		return fmt.Errorf("ipvs: %w", err)

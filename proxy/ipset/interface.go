@@ -2,10 +2,12 @@ package ipset
 
 import "context"
 
-// Interface is the kernel seam for IP sets. Runner is the real one, the fake in
-// package ipsettest the one tests use.
+// Interface is the kernel seam for IP sets. Netlink (the one kproxy runs) and
+// Runner (the ipset tool) are real ones, the fake in package ipsettest the one
+// tests use.
 type Interface interface {
-	// Version returns the version of the ipset tool, such as "7.19".
+	// Version returns the version of the ipset tool, such as "7.19", or for
+	// Netlink the kernel's ip_set protocol as "7.0".
 	Version(ctx context.Context) (string, error)
 	// List returns every set the kernel holds with its entries, sets sorted by
 	// name, entries canonical and sorted.

@@ -17,29 +17,43 @@ import (
 // namespace.
 const inNetns = "KPROXY_IPSET_TEST_NETNS"
 
-// TestRunnerAgainstKernel runs the same batches through the real ipset tool, in a
-// throwaway user and network namespace ("unshare -rn"), and through the fake, and
-// checks both list the same sets. It is skipped when the node has no ipset tool or
-// cannot create namespaces.
+// TestRunnerAgainstKernel runs the same batches through each real Interface — the
+// ipset tool and netlink — in a throwaway user and network namespace ("unshare
+// -rn"), and through the fake, and checks they list the same sets and fail alike.
+// It is skipped when the node has no ipset tool or cannot create namespaces.
 func TestRunnerAgainstKernel(t *testing.T) {
 	if os.Getenv(inNetns) == "" {
 		reexecInNetns(t)
 		return
 	}
+	for _, impl := range []struct {
+		name string
+		real ipset.Interface
+	}{
+		{"tool", ipset.New()},
+		{"netlink", ipset.NewNetlink()},
+	} {
+		t.Run(impl.name, func(t *testing.T) { compareWithFake(t, impl.real) })
+	}
+}
+
+// compareWithFake applies kernelBatches to real and to a fake; real must end up
+// with no sets left, as the batches destroy what they create.
+func compareWithFake(t *testing.T, real ipset.Interface) {
 	ctx := context.Background()
-	tool, fake := ipset.New(), ipsettest.New()
-	v, err := tool.Version(ctx)
+	fake := ipsettest.New()
+	v, err := real.Version(ctx)
 	if err != nil || ipset.CheckVersion(v) != nil {
 		t.Fatalf("ipset version %q: %v", v, err)
 	}
 	for i, build := range kernelBatches {
 		var b ipset.Batch
 		build(&b)
-		errReal, errFake := tool.Apply(ctx, &b), fake.Apply(ctx, &b)
+		errReal, errFake := real.Apply(ctx, &b), fake.Apply(ctx, &b)
 		if (errReal == nil) != (errFake == nil) {
 			t.Fatalf("batch %d: kernel says %v, fake says %v", i, errReal, errFake)
 		}
-		got, err := tool.List(ctx)
+		got, err := real.List(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +99,9 @@ var kernelBatches = []func(b *ipset.Batch){
 	func(b *ipset.Batch) { b.Create(ipset.Set{Name: v4.Name, Type: ipset.HashIP, Family: ipset.Inet}) }, // fails
 	func(b *ipset.Batch) { b.Add("KUBE-NOPE", "1") },                                                    // fails
 	func(b *ipset.Batch) { b.Destroy(ip.Name); b.Destroy(bm.Name) },
+	func(b *ipset.Batch) { b.Add(v4.Name, "10.0.1.3,udp:53,10.0.1.3"); b.Add(v6.Name, "fd00::9,sctp:1,fd00::/16") },
+	func(b *ipset.Batch) { b.Add(v4.Name, "fd00::1,tcp:1,fd00::1") }, // fails: wrong family
+	func(b *ipset.Batch) { b.Destroy(v4.Name); b.Destroy(v6.Name) },
 }
 
 // reexecInNetns runs this test again inside "unshare -rn".

@@ -47,7 +47,7 @@ func newIPVSBackend(o *Options, family v1.IPFamily, m *proxy.Metrics) (proxy.Bac
 		NodePortAddresses: nodePortCIDRs(o),
 		IPVS:              ipvsmode.FaultsFromEnv(handle),       // test only: KPROXY_IPVS_FAULTS
 		Netlink:           ipvsmode.NetlinkFaultsFromEnv(links), // test only, as above
-		IPSet:             ipset.New(),
+		IPSet:             ipset.NewNetlink(),
 		IPTables:          iptables.New(ipt, variant),
 		Sysctl:            ipvsmode.SysctlDir("/proc/sys"),
 		Metrics:           m,
