@@ -99,7 +99,10 @@ var kernelBatches = []func(b *ipset.Batch){
 	func(b *ipset.Batch) { b.Create(ipset.Set{Name: v4.Name, Type: ipset.HashIP, Family: ipset.Inet}) }, // fails
 	func(b *ipset.Batch) { b.Add("KUBE-NOPE", "1") },                                                    // fails
 	func(b *ipset.Batch) { b.Destroy(ip.Name); b.Destroy(bm.Name) },
-	func(b *ipset.Batch) { b.Add(v4.Name, "10.0.1.3,udp:53,10.0.1.3"); b.Add(v6.Name, "fd00::9,sctp:1,fd00::/16") },
+	func(b *ipset.Batch) {
+		b.Add(v4.Name, "10.0.1.3,udp:53,10.0.1.3")
+		b.Add(v6.Name, "fd00::9,sctp:1,fd00::/16")
+	},
 	func(b *ipset.Batch) { b.Add(v4.Name, "fd00::1,tcp:1,fd00::1") }, // fails: wrong family
 	func(b *ipset.Batch) { b.Destroy(v4.Name); b.Destroy(v6.Name) },
 }
