@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,32 +24,56 @@ func (b *flakyBackend) Sync(context.Context, *Snapshot, Changes) error {
 	return nil
 }
 
-// TestStartupMemoryReleasedOnce checks start-up garbage is handed back once, after
-// the first sync in which every family succeeded, and never again.
-func TestStartupMemoryReleasedOnce(t *testing.T) {
+// memoryStep is one sync of TestMemoryReleased.
+type memoryStep struct {
+	fail      v1.IPFamily // this family's backend fails this sync
+	forceFull bool        // ForceFull before the sync (a flush, a node change)
+	released  int         // releases counted after it
+}
+
+// TestMemoryReleased checks freed memory is handed back after the first sync in
+// which every family succeeded, and later only after complete syncs holding a full
+// sync of a big table.
+func TestMemoryReleased(t *testing.T) {
 	tests := []struct {
-		name      string
-		failures  [2]int // failing syncs per family before it succeeds
-		syncs     int
-		wantAfter []int // releases counted after each sync
+		name     string
+		services int
+		steps    []memoryStep
 	}{
-		{name: "both families succeed at once", syncs: 3, wantAfter: []int{1, 1, 1}},
-		{name: "IPv6 fails twice first", failures: [2]int{0, 2}, syncs: 4, wantAfter: []int{0, 0, 1, 1}},
-		{name: "IPv4 fails once", failures: [2]int{1, 0}, syncs: 2, wantAfter: []int{0, 1}},
+		{name: "first complete sync only, small table", services: 3, steps: []memoryStep{
+			{released: 1}, {released: 1}, {forceFull: true, released: 1}}},
+		{name: "IPv6 fails twice first", services: 3, steps: []memoryStep{
+			{fail: v1.IPv6Protocol}, {fail: v1.IPv6Protocol}, {released: 1}, {released: 1}}},
+		{name: "big table: again after each complete full sync", services: bigTable, steps: []memoryStep{
+			{released: 1}, {released: 1}, {forceFull: true, released: 2}, {released: 2},
+			{fail: v1.IPv4Protocol, released: 2}, {released: 3},
+			{fail: v1.IPv6Protocol, released: 3}, {released: 3}}}, // IPv6's table is empty
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			backends := []FamilyBackend{
-				{Family: v1.IPv4Protocol, Backend: &flakyBackend{failures: tt.failures[0]}},
-				{Family: v1.IPv6Protocol, Backend: &flakyBackend{failures: tt.failures[1]}},
+			table := NewTable("node")
+			for i := range tt.services {
+				svc := newTestService(fmt.Sprintf("svc%d", i), fmt.Sprintf("10.96.%d.%d", i/256, i%256))
+				table.Services.Update(nil, svc)
 			}
-			s := NewSyncer(NewTable("node"), backends, nil, nil, clocktesting.NewFakeClock(time.Unix(0, 0)))
+			flaky := map[v1.IPFamily]*flakyBackend{v1.IPv4Protocol: {}, v1.IPv6Protocol: {}}
+			backends := []FamilyBackend{
+				{Family: v1.IPv4Protocol, Backend: flaky[v1.IPv4Protocol]},
+				{Family: v1.IPv6Protocol, Backend: flaky[v1.IPv6Protocol]},
+			}
+			s := NewSyncer(table, backends, nil, nil, clocktesting.NewFakeClock(time.Unix(0, 0)))
 			released := 0
 			s.releaseMemory = func() { released++ }
-			for i := range tt.syncs {
+			for i, step := range tt.steps {
+				if step.forceFull {
+					s.ForceFull()
+				}
+				if step.fail != "" {
+					flaky[step.fail].failures = 1
+				}
 				_ = s.Sync(context.Background())
-				if released != tt.wantAfter[i] {
-					t.Fatalf("after sync %d: released %d times, want %d", i+1, released, tt.wantAfter[i])
+				if released != step.released {
+					t.Fatalf("after sync %d: released %d times, want %d", i+1, released, step.released)
 				}
 			}
 		})

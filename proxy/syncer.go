@@ -33,10 +33,10 @@ type Syncer struct {
 	// serviceHealth, when set, follows the health-check node ports after every sync.
 	serviceHealth *ServiceHealthServer
 
-	// releaseMemory hands the heap's free pages back to the system; it runs once,
-	// after the first sync in which every family succeeded (see memory.go).
+	// releaseMemory hands the heap's free pages back to the system after the
+	// syncs shouldRelease picks (see memory.go).
 	releaseMemory func()
-	released      bool
+	released      bool // after the first complete sync
 }
 
 // unsynced is what one family's backend still has to program.
@@ -86,11 +86,13 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	applied := s.table.Apply()
 	var errs []error
 	snaps := make([]*Snapshot, 0, len(s.backends))
+	bigFull := false
 	for _, fb := range s.backends {
 		u := s.unsaved[fb.Family]
 		u.add(applied)
 		snap := s.table.Snapshot(fb.Family)
 		snaps = append(snaps, snap)
+		bigFull = bigFull || (u.full && len(snap.Services) >= bigTable)
 		if err := s.syncFamily(ctx, fb, snap, u); err != nil {
 			errs = append(errs, err)
 		}
@@ -99,7 +101,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		s.serviceHealth.Sync(healthChecks(snaps))
 	}
 	s.metrics.SetPendingChanges(s.table.Services.Pending(), s.table.Endpoints.Pending())
-	if len(errs) == 0 && !s.released {
+	if len(errs) == 0 && (!s.released || bigFull) {
 		s.released = true
 		s.releaseMemory()
 	}

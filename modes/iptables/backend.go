@@ -99,7 +99,7 @@ func (b *Backend) syncFull(ctx context.Context, snap *proxy.Snapshot, order []pr
 	}
 	res := b.r.full(snap, order, in)
 	err = b.restore(ctx, res.payload)
-	returnMemory(b.r.release())
+	b.r.release() // proxy.Syncer then hands the freed pages back (proxy/memory.go)
 	if err != nil {
 		b.failed(false)
 		return err

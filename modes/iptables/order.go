@@ -1,7 +1,6 @@
 package iptablesmode
 
 import (
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -131,9 +130,8 @@ func (r *renderer) reserve(snap *proxy.Snapshot) {
 // release drops the buffers of a full render once its payload is in the kernel. At
 // 10,000 services they hold some 35 MB, and the next full sync is rare (a failure,
 // a flush, a node change): keeping them would only raise kproxy's resident memory.
-// Partial syncs grow small ones again. It returns how big the payload was.
-func (r *renderer) release() int {
-	size := r.out.Len()
+// Partial syncs grow small ones again.
+func (r *renderer) release() {
 	for _, b := range []*lineBuf{&r.chains, &r.rules, &r.out} {
 		*b = lineBuf{}
 	}
@@ -141,21 +139,4 @@ func (r *renderer) release() int {
 		r.shared[i] = lineBuf{}
 	}
 	r.segs, r.segOrder = nil, nil
-	return size
-}
-
-// bigPayload is the size of a full payload (about 2,500 services) after which
-// returnMemory runs.
-const bigPayload = 4 << 20
-
-// returnMemory hands the memory a big full sync used back to the system: its
-// buffers, the iptables-save output it read, and what the informers' first list
-// left behind, which together are most of kproxy's peak. Go's runtime would keep
-// those pages, counted in kproxy's resident size, until the heap grew into them
-// again. It runs after full syncs of big payloads only (rare: the first sync,
-// failures, flushes) and costs one garbage collection.
-func returnMemory(payloadSize int) {
-	if payloadSize >= bigPayload {
-		debug.FreeOSMemory()
-	}
 }
