@@ -114,6 +114,23 @@ func stopEnv(failed bool) {
 	}
 }
 
+// outage kills the shared kcluster (SIGKILL), keeps it down for down and
+// starts it again on the same data, address and credentials; it returns
+// when the API server was killed and when it was ready again. From then on
+// e.cp is the new process; clients of the old one keep working.
+func (e *env) outage(t *testing.T, down time.Duration) (killed, back time.Time) {
+	t.Helper()
+	e.cp.Kill()
+	killed = time.Now()
+	time.Sleep(down)
+	cp, err := startControlPlane(filepath.Join(e.dir, "kcluster"))
+	if err != nil {
+		t.Fatalf("restarting the shared control plane after the outage: %v", err)
+	}
+	e.cp = cp
+	return killed, time.Now()
+}
+
 // stop ends kcluster, printing its log's tail first when tests failed, and
 // removes the binaries.
 func (e *env) stop(failed bool) {

@@ -61,8 +61,11 @@ func netdevArg(fwds []forward) string {
 	s := "user,id=net0,restrict=on,ipv6=off,net=" + userNet.String() +
 		",host=" + slirpHost.String() + ",dns=" + slirpDNS.String()
 	for _, f := range fwds {
-		s += fmt.Sprintf(",guestfwd=tcp:%s-cmd:%s nc 127.0.0.1 %s",
-			f.guest, relayBinary, strconv.Itoa(int(f.hostPort)))
+		// The relay's standard error is the guest's connection too: nc's "can't
+		// connect" text would reach the guest as data, where a closed connection
+		// (what a load balancer with no backend gives) is what it should see.
+		s += fmt.Sprintf(`,guestfwd=tcp:%s-cmd:%s sh -c "exec %s nc 127.0.0.1 %s 2>/dev/null"`,
+			f.guest, relayBinary, relayBinary, strconv.Itoa(int(f.hostPort)))
 	}
 	return s
 }

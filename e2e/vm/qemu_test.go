@@ -16,13 +16,13 @@ func TestParseForwards(t *testing.T) {
 		name: "apiserver forward",
 		in:   map[string]int{"10.0.2.100:6443": 36443},
 		want: "user,id=net0,restrict=on,ipv6=off,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3," +
-			"guestfwd=tcp:10.0.2.100:6443-cmd:/bin/busybox nc 127.0.0.1 36443",
+			"guestfwd=tcp:10.0.2.100:6443-cmd:/bin/busybox sh -c \"exec /bin/busybox nc 127.0.0.1 36443 2>/dev/null\"",
 	}, {
 		name: "several, sorted by guest address",
 		in:   map[string]int{"10.0.2.101:80": 8080, "10.0.2.100:6443": 6443},
 		want: "user,id=net0,restrict=on,ipv6=off,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3," +
-			"guestfwd=tcp:10.0.2.100:6443-cmd:/bin/busybox nc 127.0.0.1 6443," +
-			"guestfwd=tcp:10.0.2.101:80-cmd:/bin/busybox nc 127.0.0.1 8080",
+			"guestfwd=tcp:10.0.2.100:6443-cmd:/bin/busybox sh -c \"exec /bin/busybox nc 127.0.0.1 6443 2>/dev/null\"," +
+			"guestfwd=tcp:10.0.2.101:80-cmd:/bin/busybox sh -c \"exec /bin/busybox nc 127.0.0.1 8080 2>/dev/null\"",
 	}, {
 		name:    "outside the user network",
 		in:      map[string]int{"192.168.1.1:6443": 6443},

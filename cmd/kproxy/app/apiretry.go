@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -66,11 +67,15 @@ func (r *retryUnreachable) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 // unreachable tells an error of a request that never reached the API
-// server: a connection refused or not answered, no route to the host.
+// server: a connection refused or not answered, no route to the host; or a
+// connection something in front of the API server (a load balancer, a
+// relay) accepted and then closed or reset before any HTTP response: with
+// every backend down, haproxy and similar accept and close.
 func unreachable(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }

@@ -41,6 +41,51 @@ func serveOn(t *testing.T, addr string, status int, hits *atomic.Int32) {
 	t.Cleanup(srv.Close)
 }
 
+// closeOn accepts connections on addr and closes each at once, as a load
+// balancer with every backend down does, until the listener it returns is
+// closed.
+func closeOn(t *testing.T, addr string) net.Listener {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// TestRetryClosedByFrontEnd: a read waits while something in front of the
+// API server accepts and closes its connections.
+func TestRetryClosedByFrontEnd(t *testing.T) {
+	addr := freeAddr(t)
+	front := closeOn(t, addr)
+	var hits atomic.Int32
+	timer := time.AfterFunc(700*time.Millisecond, func() { front.Close(); serveOn(t, addr, 200, &hits) })
+	t.Cleanup(func() { timer.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/services", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := wrapRetryUnreachable(&http.Transport{DisableKeepAlives: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatalf("the read failed (%v); want it to wait for the server behind the front end", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || hits.Load() != 1 {
+		t.Errorf("status %d with %d requests served, want 200 and 1", resp.StatusCode, hits.Load())
+	}
+}
+
 // TestRetryUnreachable: reads wait for an API server that comes back, writes
 // and the server's own answers are never retried, and a cancelled request
 // stops waiting.

@@ -6,6 +6,7 @@
 //	kpguest swap VIP:80 OLD:80 NEW:80 # replace a real server, timing each call
 //	kpguest udpwatch VIP:53 30        # one UDP client port: which pod answers, when
 //	kpguest loop 10.96.100.40:80 10    # 10 connections/s until SIGTERM (see loop)
+//	kpguest trace 10.96.100.50:80 50   # the same, every connection printed (see trace)
 package main
 
 import (
@@ -34,6 +35,8 @@ func run(args []string) int {
 		return udpwatch(args[1:], os.Stdout)
 	case "loop":
 		return loop(args[1:], os.Stdout)
+	case "trace":
+		return trace(args[1:], os.Stdout)
 	}
 	fmt.Fprintf(os.Stderr, "kpguest: unknown subcommand %q\n", args[0])
 	return 2
