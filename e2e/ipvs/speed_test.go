@@ -157,6 +157,10 @@ func checkRestart(t *testing.T, res results) {
 	}
 }
 
+// maxIdlePhase bounds the time a partial sync of one remote endpoint may spend
+// in a phase that should do nothing.
+const maxIdlePhase = 10 * time.Millisecond
+
 // reportSpeed logs the measurements of the rounds and checks that each was
 // one partial sync touching one service, which listed no node address and
 // ran no ipset or iptables-restore.
@@ -172,7 +176,9 @@ func reportSpeed(t *testing.T, res results, hostSeen []time.Duration, n int) {
 			t.Errorf("round %d: %d syncs, the last full=%s changed=%s; want one partial sync of 1 service", i, r.syncs, r.full, r.changed)
 		}
 		for _, p := range []string{"nodeAddresses", "readKernel", "ipsets", "iptables"} {
-			if r.phases[p] > time.Millisecond {
+			// A listing or a process costs tens of milliseconds under TCG; 10 ms
+			// leaves room for a garbage collection landing in the phase.
+			if r.phases[p] > maxIdlePhase {
 				t.Errorf("round %d: the partial sync spent %v on %s; want nothing (no listing, no command)", i, r.phases[p], p)
 			}
 		}
