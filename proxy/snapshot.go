@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -37,4 +38,15 @@ type Snapshot struct {
 }
 
 // Sorted returns the service port names in a stable order, for deterministic output.
-func (s *Snapshot) Sorted() []ServicePortName { return s.order }
+// Table's snapshots carry the order; a snapshot built by hand (tests, tools) gets it
+// sorted here on first use.
+func (s *Snapshot) Sorted() []ServicePortName {
+	if len(s.order) != len(s.Services) {
+		s.order = make([]ServicePortName, 0, len(s.Services))
+		for n := range s.Services {
+			s.order = append(s.order, n)
+		}
+		slices.SortFunc(s.order, ServicePortName.Compare)
+	}
+	return s.order
+}

@@ -68,7 +68,7 @@ func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.
 	if _, err := b.runner(ctx); err != nil {
 		return err
 	}
-	order := sortedNames(snap)
+	order := snap.Sorted()
 	if changes.Full || !b.trusted {
 		return b.syncFull(ctx, snap, order)
 	}

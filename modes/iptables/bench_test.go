@@ -78,7 +78,7 @@ func BenchmarkRenderFull(b *testing.B) {
 	c := bigSnapshot(b)
 	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol), ClusterCIDRs: bigClusterCIDRs})
 	r := newRenderer(cfg)
-	order := sortedNames(c.snap)
+	order := c.snap.Sorted()
 	var res rendered
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -97,11 +97,11 @@ func BenchmarkRenderPartial(b *testing.B) {
 	c := newBigCluster(10000, 10) // its own: the builder is changed below
 	cfg, _ := newConfig(&Options{Family: v1.IPv4Protocol, IPTables: newFake(v1.IPv4Protocol), ClusterCIDRs: bigClusterCIDRs})
 	r := newRenderer(cfg)
-	state := r.full(c.snap, sortedNames(c.snap), fullInput{}).state
+	state := r.full(c.snap, c.snap.Sorted(), fullInput{}).state
 	state.order = append([]proxy.ServicePortName(nil), state.order...)
 	c.b.Slice(packetflow.NewSlice("ns", "svc05000", "svc05000-1", v1.IPv4Protocol, "p", v1.ProtocolTCP, 8080, bigEndpoints(5000, 10, 1)...))
 	snap, changes := c.b.Snapshot(v1.IPv4Protocol)
-	order := sortedNames(snap)
+	order := snap.Sorted()
 	var res rendered
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,8 +1,6 @@
 package iptablesmode
 
 import (
-	"slices"
-
 	"github.com/kproxy/kproxy/proxy"
 )
 
@@ -141,19 +139,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// sortedNames returns the snapshot's service names in order. A snapshot built by
-// proxy.Table has them already; one built by hand is sorted here.
-func sortedNames(snap *proxy.Snapshot) []proxy.ServicePortName {
-	order := snap.Sorted()
-	if len(order) == len(snap.Services) {
-		return order
-	}
-	order = make([]proxy.ServicePortName, 0, len(snap.Services))
-	for n := range snap.Services {
-		order = append(order, n)
-	}
-	slices.SortFunc(order, proxy.ServicePortName.Compare)
-	return order
 }

@@ -119,7 +119,7 @@ func (b *Backend) Sync(ctx context.Context, snap *proxy.Snapshot, changes proxy.
 		return errClosed
 	}
 	full := changes.Full || b.applied == nil
-	order := sortedNames(snap)
+	order := snap.Sorted()
 	var errs []error
 	for _, name := range order {
 		if sp := b.services[name]; sp != nil && sp.internal != nil && !full && !changes.Touches(name.NamespacedName) {

@@ -19,7 +19,7 @@ import (
 func (tb *testBackend) fullPayload(t *testing.T, snap *proxy.Snapshot) []byte {
 	t.Helper()
 	var portals []portal
-	for _, name := range sortedNames(snap) {
+	for _, name := range snap.Sorted() {
 		if sp := tb.services[name]; sp != nil {
 			if pt, ok := sp.portal(snap.Services[name]); ok {
 				portals = append(portals, pt)

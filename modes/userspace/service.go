@@ -2,7 +2,6 @@ package userspace
 
 import (
 	"net/netip"
-	"slices"
 
 	"github.com/kproxy/kproxy/endpoints"
 	"github.com/kproxy/kproxy/proxy"
@@ -74,18 +73,4 @@ func (sp *servicePort) listeners() []listener {
 		}
 	}
 	return ls
-}
-
-// sortedNames returns the snapshot's service port names in order.
-func sortedNames(snap *proxy.Snapshot) []proxy.ServicePortName {
-	order := snap.Sorted()
-	if len(order) == len(snap.Services) {
-		return order
-	}
-	order = make([]proxy.ServicePortName, 0, len(snap.Services))
-	for n := range snap.Services {
-		order = append(order, n)
-	}
-	slices.SortFunc(order, proxy.ServicePortName.Compare)
-	return order
 }
