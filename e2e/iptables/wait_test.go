@@ -14,28 +14,11 @@ import (
 const ruleWait = 10 * time.Second
 
 // waitFor repeats a short probe (3 attempts of 300 ms unless p says
-// otherwise) until done accepts its result, and returns that result. It
-// fails the test with the last result after ruleWait; what names the
-// awaited outcome in that message.
+// otherwise) until done accepts its result, and returns that result; it fails
+// the test after ruleWait (framework.Cluster.WaitProbe).
 func (s *suite) waitFor(t *testing.T, from framework.NetNSer, p traffic.Probe, what string, done func(traffic.Result) bool) traffic.Result {
 	t.Helper()
-	if p.Count == 0 {
-		p.Count = 3
-	}
-	if p.Timeout == 0 {
-		p.Timeout = 300 * time.Millisecond
-	}
-	deadline := time.Now().Add(ruleWait)
-	for {
-		r := s.c.Probe(t, from, p)
-		if done(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s from %s to %s %s: not within %v; last probe: %s", what, from.NetNS(), p.Protocol, p.Addr, ruleWait, r.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return s.c.WaitProbe(t, from, p, 300*time.Millisecond, ruleWait, what, done)
 }
 
 // waitAnswered waits until TCP connections from from to addr are answered.
