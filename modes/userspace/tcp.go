@@ -28,31 +28,41 @@ func listenTCP(network string, bind netip.Addr, port int) (*net.TCPListener, int
 	return ln, ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs the accept loop.
+// start starts accepting connections.
 func (l *tcpListener) start() {
-	l.wg.Add(1)
-	go l.acceptLoop()
+	l.workers.run(l.acceptOne)
 }
 
-// acceptLoop accepts connections until the listener is closed. Failures such as
-// running out of file descriptors are retried with a growing delay.
-func (l *tcpListener) acceptLoop() {
-	defer l.wg.Done()
+// acceptOne waits for a connection, hands the wait for the next one to
+// another worker and serves this one itself. A connection thus starts on the
+// goroutine that accepted it, without waiting for another to be scheduled;
+// the hand-over happens while it is being dialed and relayed.
+func (l *tcpListener) acceptOne() {
+	c, ok := l.accept()
+	if !ok {
+		return
+	}
+	l.workers.run(l.acceptOne)
+	l.serve(c)
+}
+
+// accept returns the next connection, or false once the listener is closed.
+// Failures such as running out of file descriptors are retried with a
+// growing delay.
+func (l *tcpListener) accept() (*net.TCPConn, bool) {
 	var delay time.Duration
 	for {
 		c, err := l.ln.AcceptTCP()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			klog.ErrorS(err, "Accepting a connection failed", "servicePort", l.label, "port", l.portN)
-			if !backoff(l.ctx, &delay) {
-				return
-			}
-			continue
+		if err == nil {
+			return c, true
 		}
-		delay = 0
-		l.workers.run(func() { l.serve(c) })
+		if errors.Is(err, net.ErrClosed) {
+			return nil, false
+		}
+		klog.ErrorS(err, "Accepting a connection failed", "servicePort", l.label, "port", l.portN)
+		if !backoff(l.ctx, &delay) {
+			return nil, false
+		}
 	}
 }
 

@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// workers runs a listener's jobs (serving a connection, relaying one direction
-// of it) on goroutines that outlive them: a goroutine that finished a job waits
-// a while for the next, which then starts on a stack that has already grown to
-// what dialing and relaying need. A new goroutine would grow its stack by
-// copying it, a few microseconds of every new connection.
+// workers runs a listener's jobs (accepting and serving a connection,
+// relaying one direction of it) on goroutines that outlive them: a goroutine
+// that finished a job waits a while for the next, which then starts on a
+// stack that has already grown to what dialing and relaying need. A new
+// goroutine would grow its stack by copying it, a few microseconds of every
+// new connection.
 type workers struct {
 	ctx     context.Context // the listener's: idle workers end when it is done
 	wg      *sync.WaitGroup // counts every worker
