@@ -52,7 +52,7 @@ func TestAPIServerOutage(t *testing.T) {
 	reads := history.stop()
 	o.c.WaitServedBy(t, o.caller, o.addr, 5*time.Second, ready...)
 	time.Sleep(time.Second)
-	atts := loop.Stop()
+	atts := o.k.ExcuseNetworkLosses(t, loop.Stop())
 
 	framework.CheckNoFailures(t, atts, down, back, int(outage.Seconds())*15)
 	health.Check(t, o.k, pid)

@@ -17,12 +17,12 @@ import (
 func TestChurnUnderLoad(t *testing.T) {
 	c := framework.New(t, framework.Options{Nodes: 2})
 	node := c.Nodes[0]
-	c.StartKProxy(t, node, framework.KProxyOptions{})
+	k := c.StartKProxy(t, node, framework.KProxyOptions{})
 	current := c.AddPods(t, "old", 3)
 	caller := c.AddPod(t, framework.PodSpec{Name: "caller", Node: node})
 	svc, addr := createWeb(t, c, current...)
 	c.WaitServedBy(t, caller, addr, 10*time.Second, current...)
-	c.RunChurn(t, caller, addr, svc, current, func(i int) framework.PodSpec {
+	c.RunChurn(t, k, caller, addr, svc, current, func(i int) framework.PodSpec {
 		return framework.PodSpec{Name: fmt.Sprintf("new-%d", i+1), Node: c.Nodes[i%len(c.Nodes)]}
 	})
 }

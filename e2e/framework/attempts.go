@@ -11,6 +11,8 @@ import (
 // Tally sums up a client loop's attempts.
 type Tally struct {
 	Sent, Failed int
+	// Lost counts the excused failures (Attempt.Excused), not in Failed.
+	Lost int
 	// Pods counts the answers of each pod.
 	Pods map[string]int
 	// Failures holds a few distinct failure messages.
@@ -26,8 +28,12 @@ func TallyOf(atts []Attempt, from, to time.Time) Tally {
 			continue
 		}
 		t.Sent++
-		if a.Pod != "" {
+		switch {
+		case a.Pod != "":
 			t.Pods[a.Pod]++
+			continue
+		case a.Excused:
+			t.Lost++
 			continue
 		}
 		t.Failed++
@@ -42,6 +48,9 @@ func TallyOf(atts []Attempt, from, to time.Time) Tally {
 func (t Tally) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d connections, %d failed;", t.Sent, t.Failed)
+	if t.Lost > 0 {
+		fmt.Fprintf(&b, " %d lost in the test network;", t.Lost)
+	}
 	for _, p := range slices.Sorted(maps.Keys(t.Pods)) {
 		fmt.Fprintf(&b, " %s=%d", p, t.Pods[p])
 	}
@@ -53,13 +62,13 @@ func (t Tally) String() string {
 
 // Settled returns when a condition took hold for good after a fault at
 // since: the start of the first attempt in [since, until) from which on
-// every attempt in that window satisfies ok. It reports false when the
-// window's last attempt does not, or none started in it; a zero until
-// means no bound.
+// every attempt in that window (excused failures aside) satisfies ok. It
+// reports false when the window's last attempt does not, or none started
+// in it; a zero until means no bound.
 func Settled(atts []Attempt, since, until time.Time, ok func(Attempt) bool) (time.Time, bool) {
 	var first time.Time
 	for _, a := range atts {
-		if a.At.Before(since) || (!until.IsZero() && !a.At.Before(until)) {
+		if a.Excused || a.At.Before(since) || (!until.IsZero() && !a.At.Before(until)) {
 			continue
 		}
 		switch {
@@ -109,13 +118,14 @@ type Span struct {
 	Failed      int
 }
 
-// FailureSpans groups the failed attempts into runs that no answered attempt
-// interrupts, for a test's log.
+// FailureSpans groups the failed attempts (excused ones aside) into runs
+// that no answered attempt interrupts, for a test's log.
 func FailureSpans(atts []Attempt) []Span {
 	var spans []Span
 	open := false
 	for _, a := range atts {
 		switch {
+		case a.Excused:
 		case a.Pod != "":
 			open = false
 		case open:

@@ -105,15 +105,16 @@ func CheckChurn(t testing.TB, atts []Attempt, steps []Replacement, start time.Ti
 // ChurnSettle and ChurnGrace, new pods from newPod) while a client loop
 // makes ChurnRate connections per second from from to addr, starting 1 s
 // before the first step and ending 1 s after the last; it checks the loop
-// with CheckChurn and returns the pods serving at the end.
-func (c *Cluster) RunChurn(t testing.TB, from NetNSer, addr netip.AddrPort, svc *corev1.Service, current []*Pod, newPod func(i int) PodSpec) []*Pod {
+// with CheckChurn, after k.ExcuseNetworkLosses, and returns the pods
+// serving at the end.
+func (c *Cluster) RunChurn(t testing.TB, k *KProxy, from NetNSer, addr netip.AddrPort, svc *corev1.Service, current []*Pod, newPod func(i int) PodSpec) []*Pod {
 	t.Helper()
 	start := time.Now()
 	loop := StartLoop(from, addr, ChurnRate)
 	time.Sleep(time.Second)
 	steps, final := c.RollingReplace(t, svc, current, Rollout{Settle: ChurnSettle, Grace: ChurnGrace, NewPod: newPod})
 	time.Sleep(time.Second)
-	atts := loop.Stop()
+	atts := k.ExcuseNetworkLosses(t, loop.Stop())
 	t.Logf("%d pods replaced in %v under %d conn/s", len(steps), time.Since(start).Round(100*time.Millisecond), ChurnRate)
 	CheckChurn(t, atts, steps, start)
 	return final

@@ -26,6 +26,9 @@ type Attempt struct {
 	Pod string
 	// Failure says why nobody answered.
 	Failure string
+	// Excused marks a failure that the test network, not kproxy, caused
+	// (see KProxy.ExcuseNetworkLosses): it counts as lost, not failed.
+	Excused bool
 }
 
 // ClientLoop opens TCP connections to one address at a steady rate from

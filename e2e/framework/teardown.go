@@ -2,6 +2,7 @@ package framework
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func (c *Cluster) teardown() {
 	t := c.t
 	if t.Failed() {
 		c.printLogs()
+		c.printNetworkState()
 	}
 	if t.Failed() && os.Getenv(EnvKeep) == "1" {
 		t.Logf("e2e: %s=1: keeping cluster %s (work dir %s); the next run's sweep removes it", EnvKeep, c.Prefix, c.WorkDir)
@@ -78,7 +80,10 @@ func (c *Cluster) deleteNamespaces() []error {
 	return errs
 }
 
-// printLogs writes every process's log to the test log.
+// printLogs writes the tail of every process's log to standard error, not to
+// the test log: go test (without -v) prints a failed test's own messages
+// after what it wrote there, so the reason for the failure comes last, where
+// CI's excerpt of the output shows it, instead of being buried under logs.
 func (c *Cluster) printLogs() {
 	c.mu.Lock()
 	procs := append([]*Process(nil), c.procs...)
@@ -91,6 +96,6 @@ func (c *Cluster) printLogs() {
 		case strings.HasPrefix(p.Name, "pod "):
 			lines = 5
 		}
-		c.t.Logf("e2e: ---- log of %s (%s, last %d lines) ----\n%s", p.Name, p.LogPath, lines, p.LogTail(lines))
+		fmt.Fprintf(os.Stderr, "e2e: %s: ---- log of %s (%s, last %d lines) ----\n%s\n", c.t.Name(), p.Name, p.LogPath, lines, p.LogTail(lines))
 	}
 }

@@ -21,7 +21,7 @@ func TestUserspaceChurnUnderLoad(t *testing.T) {
 	r := newFaultRun(t, 3, 3)
 	r.start(t, nil)
 	dialFailures := portMetric(t, r.k, metricDialFailures, r.svc, portTCP)
-	final := r.c.RunChurn(t, r.caller, r.addr, r.svc, r.serving, func(i int) framework.PodSpec {
+	final := r.c.RunChurn(t, r.k, r.caller, r.addr, r.svc, r.serving, func(i int) framework.PodSpec {
 		return framework.PodSpec{Name: fmt.Sprintf("new-%d", i+1), Node: r.node}
 	})
 	if got := portMetric(t, r.k, metricDialFailures, r.svc, portTCP) - dialFailures; got != 0 {
