@@ -14,9 +14,9 @@ import (
 const flushSyncPeriod = 5 * time.Second
 
 // flushRounds is how often TestFlushedByHand flushes. The first flush falls
-// anywhere in the canary's period; each later one follows the repair of the
-// previous one, which happened right after a canary check, and so measures
-// close to the worst case: a whole period.
+// anywhere in the canary's period; each later one comes 1.5 s after the
+// repair of the previous one, which happened right after a canary check,
+// and so measures close to the worst case: most of a period.
 const flushRounds = 2
 
 // TestFlushedByHand flushes the nat table by hand (iptables -t nat -F and
@@ -24,7 +24,8 @@ const flushRounds = 2
 // chain KUBE-PROXY-CANARY, while a pod opens 50 connections per second to a
 // Service. Nothing about the Service changed, so only the canary check can
 // notice: it must restore kproxy's rules within one sync period (5 s) plus
-// a sync, and leave nat as it was before the flush.
+// a sync (nat read every 100 ms equals the table from before the flush, and
+// stays so), and traffic must resume at once.
 func TestFlushedByHand(t *testing.T) {
 	c := framework.New(t, framework.Options{Nodes: 2})
 	node := c.Nodes[0]
@@ -36,20 +37,22 @@ func TestFlushedByHand(t *testing.T) {
 	variant := k.IPTablesVariant(t)
 	before := tableRules(t, c, node, variant, "nat")
 
+	history := recordRules(node, variant)
 	loop := framework.StartLoop(caller, addr, 50)
 	time.Sleep(time.Second)
 	var faults []framework.Fault
 	for i := range flushRounds {
 		started := time.Now()
 		faults = append(faults, framework.Fault{Name: fmt.Sprintf("flush %d", i+1), Started: started, Made: flushByHand(t, c, node, variant)})
-		// Only waits: the bound is checked on the client loop below. A
-		// probe that began before the repair includes connections that
-		// time out (1 s each), so it may end well after the repair.
-		c.WaitServedBy(t, caller, addr, flushSyncPeriod+10*time.Second, pods...)
+		// Only waits: the bound is checked on the recorded reads below.
+		// Traffic then runs on the repaired table before the next flush.
+		waitRules(t, c, node, variant, before, flushSyncPeriod+5*time.Second)
+		time.Sleep(trafficResumeWithin + 500*time.Millisecond)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(2 * time.Second)
+	atts := loop.Stop()
 	// Within one sync period (the canary's) and a sync.
-	framework.CheckRecoveries(t, loop.Stop(), faults, flushSyncPeriod+time.Second)
+	checkRepairs(t, history.stop(), atts, faults, before, flushSyncPeriod+time.Second)
 	if got := strings.Count(k.Process.Log(), "rules were flushed by someone else"); got != flushRounds {
 		t.Errorf("kproxy logged %d flushes, want %d", got, flushRounds)
 	}
