@@ -32,3 +32,10 @@ func classify(err error) kind {
 	}
 	return kindOther
 }
+
+// isDial tells whether err came from dialing (the handshake), not from
+// using an established connection.
+func isDial(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

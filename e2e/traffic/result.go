@@ -25,6 +25,9 @@ type Result struct {
 	Refused int `json:"refused"`
 	// TimedOut counts attempts that got no answer within the timeout.
 	TimedOut int `json:"timedOut"`
+	// DialTimedOut counts those of TimedOut whose handshake never
+	// completed: no SYN-ACK came back.
+	DialTimedOut int `json:"dialTimedOut"`
 	// Reset counts connections reset after they were established.
 	Reset int `json:"reset"`
 	// Other counts every other failure: unreachable, closed without an
@@ -93,6 +96,9 @@ func (r *Result) add(o outcome) {
 		r.Refused++
 	case kindTimeout:
 		r.TimedOut++
+		if isDial(o.err) {
+			r.DialTimedOut++
+		}
 	case kindReset:
 		r.Reset++
 	default:

@@ -63,7 +63,7 @@ func (s *suite) killedEndpoint(t *testing.T) {
 	during := bg.stop()
 	failed := diff(s.dialFailures(t, svc), failedBefore)
 	t.Logf("from the kill until kproxy had the removal: %s; failed dials %v (node-1, node-2), each retried on the next endpoint", during.String(), failed)
-	if during.Failed() > 0 {
+	if noticed := during.Failed() - kernelLosses(t, during); noticed > 0 {
 		t.Errorf("clients noticed the dead endpoint: %s", during.String())
 	}
 	for i, n := range failed {
@@ -183,4 +183,25 @@ func (b *background) stop() traffic.Result {
 	b.cancel()
 	b.wg.Wait()
 	return b.total
+}
+
+// kernelLossShare bounds the share of connections whose handshake may time
+// out without it counting against kproxy.
+const kernelLossShare = 0.001
+
+// kernelLosses returns how many of r's failures to forgive as the test
+// machine's kernel losing the SYN (see e2e/faults/README.md: about 1 in
+// 1,000–5,000 new connections to a service address leave the node without
+// their NAT, here the portal's REDIRECT): connections whose handshake timed
+// out, up to kernelLossShare of those sent. In this mode the kernel, not
+// kproxy, answers a SYN that reached the listener, and the portal rules do
+// not change during the test, so such a timeout is not kproxy's; refusals,
+// resets and timeouts after the handshake always count.
+func kernelLosses(t *testing.T, r traffic.Result) int {
+	t.Helper()
+	n := min(r.DialTimedOut, int(kernelLossShare*float64(r.Sent)))
+	if n > 0 {
+		t.Logf("%d of %d connections timed out in the handshake: lost by the kernel, not counted", n, r.Sent)
+	}
+	return n
 }

@@ -20,6 +20,7 @@ func merge(total *traffic.Result, r traffic.Result) {
 	}
 	total.Refused += r.Refused
 	total.TimedOut += r.TimedOut
+	total.DialTimedOut += r.DialTimedOut
 	total.Reset += r.Reset
 	total.Other += r.Other
 	for _, e := range r.Errors {
