@@ -11,9 +11,9 @@ import (
 // The test network loses a few new connections that kproxy has nothing to
 // do with. Measured on the development machine (kernel 6.18): a client
 // opening 60 connections per second to a ClusterIP for 90 s, kproxy idle
-// (its rules written once, no sync changing them), saw 1 to 8 of 5,400
-// connections time out, in bursts of up to 4 within 100 ms, with either
-// iptables variant and with br_netfilter on or off; every SYN of such a
+// (its rules written once, no sync changing them), saw 0 to 8 of 5,400
+// connections time out (11 runs), in bursts of up to 4 within 100 ms, with
+// either iptables variant and with br_netfilter on or off; every SYN of such a
 // connection left the node without DNAT (counted leaving the node and
 // arriving at the fabric, which drops it) although the rules were in place.
 // Connections straight to pod IPs lost none of 5,400. A failure under rules
