@@ -8,8 +8,8 @@ import (
 )
 
 // TestExcuseNetworkLosses checks which timed-out connections are excused:
-// only those during which kproxy wrote no rules, and none when they are too
-// many.
+// those during which kproxy wrote no rules or in a short isolated burst, and
+// none when they are too many.
 func TestExcuseNetworkLosses(t *testing.T) {
 	day := time.Now()
 	clock := func(hms string) time.Time {
@@ -27,22 +27,30 @@ func TestExcuseNetworkLosses(t *testing.T) {
 	timeout := "dial tcp 10.96.0.10:80: i/o timeout"
 	ok := func(hms string) Attempt { return Attempt{At: clock(hms), Pod: "web-1"} }
 	lost := func(hms, why string) Attempt { return Attempt{At: clock(hms), Failure: why} }
-	many := func(n int, a Attempt) []Attempt {
+	many := func(n int, fails ...Attempt) []Attempt {
 		var atts []Attempt
 		for range n {
 			atts = append(atts, ok("10:00:10.000"))
 		}
-		return append(atts, a)
+		return append(atts, fails...)
+	}
+	every := func(n int, from string, gap time.Duration, why string) []Attempt {
+		var fails []Attempt
+		for i := range n {
+			fails = append(fails, Attempt{At: clock(from).Add(time.Duration(i) * gap), Failure: why})
+		}
+		return fails
 	}
 	tests := []struct {
 		name string
 		atts []Attempt
-		want bool // whether the last attempt is excused
+		want bool // whether the failures are excused
 	}{
 		{"timeout while the rules stood still", many(200, lost("10:00:20.000", timeout)), true},
 		{"timeout during a sync that wrote nothing", many(200, lost("10:00:29.999", timeout)), true},
-		{"timeout within a second after a sync that wrote rules", many(200, lost("10:00:00.900", timeout)), false},
-		{"timeout whose connection a later sync overlapped", many(200, lost("10:00:58.000", timeout)), false},
+		{"short burst just before a sync that wrote rules", many(400, every(3, "10:00:58.000", 100*time.Millisecond, timeout)...), true},
+		{"a wrong rule's shape: 6 timeouts in 0.5 s just before a sync", many(800, every(6, "10:00:58.000", 100*time.Millisecond, timeout)...), false},
+		{"timeouts spread over 1.8 s just before a sync", many(400, every(3, "10:00:58.000", 900*time.Millisecond, timeout)...), false},
 		{"refused, not lost", many(200, lost("10:00:20.000", "dial tcp 10.96.0.10:80: connect: connection refused")), false},
 		{"too many timeouts to excuse", many(50, lost("10:00:20.000", timeout)), false},
 	}
@@ -54,12 +62,17 @@ func TestExcuseNetworkLosses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := k.ExcuseNetworkLosses(t, tt.atts)
-			last := got[len(got)-1]
-			if last.Excused != tt.want {
-				t.Errorf("excused = %v, want %v", last.Excused, tt.want)
+			fails := 0
+			for _, a := range got {
+				if a.Pod == "" {
+					fails++
+					if a.Excused != tt.want {
+						t.Errorf("failure at %s: excused = %v, want %v", a.At.Format("15:04:05.000"), a.Excused, tt.want)
+					}
+				}
 			}
 			tally := TallyOf(got, time.Time{}, time.Time{})
-			if wantFailed := map[bool]int{true: 0, false: 1}[tt.want]; tally.Failed != wantFailed || tally.Lost != 1-wantFailed {
+			if wantFailed := map[bool]int{true: 0, false: fails}[tt.want]; tally.Failed != wantFailed || tally.Lost != fails-wantFailed {
 				t.Errorf("tally %s: want %d failed", tally, wantFailed)
 			}
 		})
