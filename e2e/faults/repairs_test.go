@@ -25,11 +25,7 @@ func checkRepairs(t *testing.T, reads []ruleRead, atts []framework.Attempt, faul
 		t.Errorf("no nat reads (%d) or no faults (%d) to check", len(reads), len(faults))
 		return
 	}
-	t.Logf("client loop: %s; failures relative to the first fault: %s",
-		framework.TallyOf(atts, time.Time{}, time.Time{}), framework.DescribeSpans(framework.FailureSpans(atts), faults[0].Made))
-	if n := framework.TallyOf(atts, time.Time{}, faults[0].Started).Failed; n > 0 {
-		t.Errorf("%d connections failed before the first fault", n)
-	}
+	framework.CheckBeforeFaults(t, atts, faults)
 	for i, f := range faults {
 		until := reads[len(reads)-1].at
 		if i+1 < len(faults) {

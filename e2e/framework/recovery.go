@@ -23,11 +23,7 @@ func CheckRecoveries(t testing.TB, atts []Attempt, faults []Fault, limit time.Du
 	if len(faults) == 0 {
 		return
 	}
-	t.Logf("client loop: %s; failures relative to the first fault: %s",
-		TallyOf(atts, time.Time{}, time.Time{}), DescribeSpans(FailureSpans(atts), faults[0].Made))
-	if n := TallyOf(atts, time.Time{}, faults[0].Started).Failed; n > 0 {
-		t.Errorf("%d connections failed before the first fault", n)
-	}
+	CheckBeforeFaults(t, atts, faults)
 	for i, f := range faults {
 		until := time.Now()
 		if i+1 < len(faults) {
@@ -62,5 +58,16 @@ func CheckNoFailures(t testing.TB, atts []Attempt, from, to time.Time, minDuring
 	}
 	if during.Sent < minDuring {
 		t.Errorf("the client loop made only %d connections during the fault, want at least %d", during.Sent, minDuring)
+	}
+}
+
+// CheckBeforeFaults logs a client loop's tally with its failures relative to
+// the first of faults, and wants no connection failed before that fault.
+func CheckBeforeFaults(t testing.TB, atts []Attempt, faults []Fault) {
+	t.Helper()
+	t.Logf("client loop: %s; failures relative to the first fault: %s",
+		TallyOf(atts, time.Time{}, time.Time{}), DescribeSpans(FailureSpans(atts), faults[0].Made))
+	if n := TallyOf(atts, time.Time{}, faults[0].Started).Failed; n > 0 {
+		t.Errorf("%d connections failed before the first fault", n)
 	}
 }
