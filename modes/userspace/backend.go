@@ -22,8 +22,8 @@ type Backend struct {
 	// counts receives failed restores (Options.Metrics); nil counts nothing.
 	counts Metrics
 	bufs   *bufPool       // UDP datagrams
-	copies *bufPool       // small TCP copies (see moveAll)
-	wg     sync.WaitGroup // every goroutine of every listener
+	wg     sync.WaitGroup // every goroutine of every listener and loop
+	loops  []*loop        // relay TCP connections; started with the first TCP listener
 
 	iptMu sync.Mutex
 	ipt   iptables.Restorer // nil until detected, when Options.IPTables was nil
@@ -63,7 +63,6 @@ func New(opts Options) (*Backend, error) {
 		metrics:  newMetrics(opts.Registerer, string(cfg.family)),
 		counts:   opts.Metrics,
 		bufs:     newBufPool(maxDatagram),
-		copies:   newBufPool(copyBuffer),
 		services: map[proxy.ServicePortName]*servicePort{},
 		ports:    newPortAllocator(cfg.ports),
 	}, nil
@@ -184,7 +183,11 @@ func (b *Backend) Close() error {
 	}
 	b.services = nil
 	b.retire(false)
+	loops := b.loops
 	b.mu.Unlock()
+	for _, l := range loops {
+		l.stop()
+	}
 	b.wg.Wait()
 	klog.V(2).InfoS("Userspace proxy closed", "family", b.cfg.family)
 	return nil

@@ -10,9 +10,11 @@
 //
 // A listener balances new connections (TCP) or client sessions (UDP) round robin
 // over the endpoints the node selected, honouring ClientIP session affinity. If a
-// dial fails it tries the next endpoint. TCP is relayed with splice(2) (io.Copy
-// between two *net.TCPConn), small messages with a read and a write through a
-// pooled buffer, and half-closes are passed on. UDP sessions expire
+// dial fails it tries the next endpoint. TCP connections are relayed by one
+// event loop per CPU (an epoll instance of its own, waited on through Go's
+// poller) rather than by goroutines per connection: small messages with a read
+// and a write through the loop's buffer, bulk data with splice(2), half-closes
+// and resets passed on. UDP sessions expire
 // after --udp-timeout of silence. README.md describes the chains, listeners and
 // timeouts.
 package userspace

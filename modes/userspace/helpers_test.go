@@ -368,3 +368,37 @@ var portRE = regexp.MustCompile(`(--to-ports |--to-destination [0-9.]+:|--dport 
 // withoutPorts blanks listener ports out of a dump (node ports too), so that
 // two backends' rules can be compared.
 func withoutPorts(dump string) string { return portRE.ReplaceAllString(dump, "${1}N") }
+
+// serveOne listens on loopback and hands the first connection to handle,
+// closing it when handle returns; the listener closes when the test ends.
+func serveOne(t *testing.T, handle func(c net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		handle(c)
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// connectThrough opens a connection through a new backend proxying web to ep
+// alone; both close when the test ends.
+func connectThrough(t *testing.T, ep netip.AddrPort) (*testBackend, *net.TCPConn) {
+	t.Helper()
+	b := newTestBackend(t)
+	b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{ep})), full)
+	c, err := net.Dial("tcp", b.addr(t, web).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return b, c.(*net.TCPConn)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -100,15 +101,46 @@ func (b *Backend) listen(sp *servicePort, port int) (listener, error) {
 		l.start()
 		return l, nil
 	}
-	ln, got, err := listenTCP(b.network("tcp"), b.cfg.listenOn, port)
+	loops, err := b.relayLoops()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	fd, got, err := listenSocket(b.cfg.listenOn, port)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	base.portN, base.dialer = got, dialer{network: b.network("tcp"), timeouts: b.cfg.dialTimeouts}
-	l := &tcpListener{relayBase: base, ln: ln, bufs: b.copies, workers: newWorkers(ctx, &b.wg)}
+	l := &tcpListener{relayBase: base, fd: fd, loops: loops}
 	l.start()
 	return l, nil
+}
+
+// relayLoops returns the loops that relay TCP connections, starting them on
+// first use: one per CPU Go runs on. b.mu must be held.
+func (b *Backend) relayLoops() ([]*loop, error) {
+	if b.loops != nil {
+		return b.loops, nil
+	}
+	loops := make([]*loop, runtime.GOMAXPROCS(0))
+	for i := range loops {
+		l, err := newLoop()
+		if err != nil {
+			for _, started := range loops[:i] {
+				started.stop()
+			}
+			return nil, fmt.Errorf("starting a relay loop: %w", err)
+		}
+		loops[i] = l
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			l.run()
+		}()
+	}
+	b.loops = loops
+	return loops, nil
 }
 
 // network returns "tcp4", "udp6", ... for the backend's family.

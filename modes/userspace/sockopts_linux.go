@@ -20,6 +20,8 @@ import (
 //     an endpoint that vanishes is removed from the service and its connections
 //     are then closed (see pool.update).
 //   - The send buffer of both sides is fixed at relaySendBuffer (see there).
+//   - Both sides send small writes at once (TCP_NODELAY, as package net does):
+//     the relay passes on each message as it comes.
 //   - Dialed sockets are not bound before connecting, so the kernel picks their
 //     source port knowing the destination and can use one port towards several
 //     endpoints (a bind to port 0 reserves a port per connection).
@@ -45,15 +47,6 @@ const (
 // at most a few Gbit/s per core.
 const relaySendBuffer = 128 << 10
 
-// listenConfig opens listeners whose accepted connections inherit their socket
-// options from the listening socket instead of being set up one by one.
-var listenConfig = net.ListenConfig{
-	KeepAlive: -1, // accept sets nothing; see setListenerOptions
-	Control: func(_, _ string, c syscall.RawConn) error {
-		return control(c, setListenerOptions)
-	},
-}
-
 // setListenerOptions sets the options of the connections a listener will
 // accept.
 func setListenerOptions(fd int) error {
@@ -63,12 +56,16 @@ func setListenerOptions(fd int) error {
 		{syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, int(keepAliveInterval / time.Second)},
 		{syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, keepAliveCount},
 		{syscall.SOL_SOCKET, syscall.SO_SNDBUF, relaySendBuffer},
+		{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
 	})
 }
 
 // setDialedOptions sets the options of a socket dialed to an endpoint.
 func setDialedOptions(fd int) error {
-	return setInts(fd, []sockopt{{syscall.SOL_SOCKET, syscall.SO_SNDBUF, relaySendBuffer}})
+	return setInts(fd, []sockopt{
+		{syscall.SOL_SOCKET, syscall.SO_SNDBUF, relaySendBuffer},
+		{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
+	})
 }
 
 // sockopt is one integer socket option.
@@ -84,21 +81,9 @@ func setInts(fd int, opts []sockopt) error {
 	return nil
 }
 
-// control runs set on c's descriptor and returns either error.
-func control(c syscall.RawConn, set func(fd int) error) error {
-	var serr error
-	if err := c.Control(func(fd uintptr) { serr = set(int(fd)) }); err != nil {
-		return err
-	}
-	return serr
-}
-
-// dialEndpoint connects to ep within timeout (or until ctx ends), without binding
-// first and without keep-alive. TCP sockets get relaySendBuffer.
+// dialEndpoint connects a UDP socket to ep within timeout (or until ctx ends),
+// without binding first.
 func dialEndpoint(ctx context.Context, network string, ep netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
-	if network == "tcp4" || network == "tcp6" {
-		d.Control = func(_, _ string, c syscall.RawConn) error { return control(c, setDialedOptions) }
-	}
+	d := net.Dialer{Timeout: timeout}
 	return d.DialContext(ctx, network, ep.String())
 }

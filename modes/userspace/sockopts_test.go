@@ -1,8 +1,6 @@
 package userspace
 
 import (
-	"context"
-	"net"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -10,31 +8,27 @@ import (
 )
 
 // TestSocketOptions checks the options of both sides of a relayed connection:
-// accepted sockets inherit keep-alive and the send buffer from the listener
-// (nothing is set on them one by one), dialed ones get the send buffer only and
-// no keep-alive.
+// accepted sockets inherit keep-alive, the send buffer and TCP_NODELAY from the
+// listener (nothing is set on them one by one), dialed ones get the send buffer
+// and TCP_NODELAY but no keep-alive.
 func TestSocketOptions(t *testing.T) {
-	ln, port, err := listenTCP("tcp4", netip.MustParseAddr("127.0.0.1"), 0)
+	lfd, port, err := listenSocket(netip.MustParseAddr("127.0.0.1"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	dialed, err := dialEndpoint(context.Background(), "tcp4", addr, time.Second)
+	defer syscall.Close(lfd)
+	dialed, err := dialSocket(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dialed.Close()
-	accepted, err := ln.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer accepted.Close()
+	defer syscall.Close(dialed)
+	accepted := acceptWithin(t, lfd, time.Second)
+	defer syscall.Close(accepted)
 
 	// Linux reports twice the SO_SNDBUF it was given (its bookkeeping share).
 	for _, tc := range []struct {
 		side string
-		conn net.Conn
+		fd   int
 		want []sockopt
 	}{
 		{"accepted", accepted, []sockopt{
@@ -51,17 +45,27 @@ func TestSocketOptions(t *testing.T) {
 			{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
 		}},
 	} {
-		rc, err := tc.conn.(*net.TCPConn).SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, o := range tc.want {
-			var got int
-			var gerr error
-			_ = rc.Control(func(fd uintptr) { got, gerr = syscall.GetsockoptInt(int(fd), o.level, o.opt) })
+			got, gerr := syscall.GetsockoptInt(tc.fd, o.level, o.opt)
 			if gerr != nil || got != o.value {
 				t.Errorf("%s socket: option %d/%d is %d (%v), want %d", tc.side, o.level, o.opt, got, gerr, o.value)
 			}
 		}
 	}
+}
+
+// acceptWithin accepts a connection from the non-blocking listening socket lfd.
+func acceptWithin(t *testing.T, lfd int, limit time.Duration) int {
+	t.Helper()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		fd, _, err := syscall.Accept4(lfd, syscall.SOCK_CLOEXEC)
+		if err == nil {
+			return fd
+		}
+		if err != syscall.EAGAIN {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("no connection to accept")
+	return -1
 }

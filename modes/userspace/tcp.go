@@ -1,106 +1,93 @@
 package userspace
 
 import (
-	"context"
-	"errors"
-	"net"
-	"net/netip"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"k8s.io/klog/v2"
 )
 
-// tcpListener relays the TCP connections of one listener.
+// tcpListener relays the TCP connections of one listening socket. The socket
+// is watched by every relay loop; the loop that accepts a connection relays it.
 type tcpListener struct {
 	relayBase
-	ln      *net.TCPListener
-	bufs    *bufPool // lends the buffers of small copies
-	workers *workers // run serve and the relays' second direction
+	fd      int // the listening socket
+	loops   []*loop
+	closing atomic.Bool
 }
 
-// listenTCP opens a TCP listener on bind:port (port 0: any free port).
-func listenTCP(network string, bind netip.Addr, port int) (*net.TCPListener, int, error) {
-	l, err := listenConfig.Listen(context.Background(), network, netip.AddrPortFrom(bind, uint16(port)).String())
+// listenEvents are what a listening socket is watched for: level-triggered, so
+// that a connection left in the backlog brings the next event. With several
+// loops, EPOLLEXCLUSIVE wakes one of them per connection, not all.
+func listenEvents(loops int) uint32 {
+	if loops > 1 {
+		return syscall.EPOLLIN | 1<<28 // EPOLLEXCLUSIVE
+	}
+	return syscall.EPOLLIN
+}
+
+// acceptPause is how long a loop stops accepting from a listener after an
+// error such as running out of file descriptors; the connections wait in the
+// backlog.
+const acceptPause = 100 * time.Millisecond
+
+// start makes every loop accept the listener's connections.
+func (ln *tcpListener) start() {
+	for _, l := range ln.loops {
+		l.post(func() { ln.watch(l) })
+	}
+}
+
+// watch registers the listening socket with l, unless the listener is closing.
+func (ln *tcpListener) watch(l *loop) {
+	if ln.closing.Load() {
+		return
+	}
+	if err := l.register(ln.fd, listenEvents(len(ln.loops)), fdEntry{kind: kindListener, ln: ln}); err != nil {
+		klog.ErrorS(err, "Cannot watch a listener", "servicePort", ln.label, "port", ln.portN)
+	}
+}
+
+// acceptOne accepts a connection and starts dialing its endpoint. One per
+// event: another waiting connection brings the next.
+func (ln *tcpListener) acceptOne(l *loop, fd int) {
+	nfd, sa, err := syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 	if err != nil {
-		return nil, 0, err
-	}
-	ln := l.(*net.TCPListener)
-	return ln, ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// start starts accepting connections.
-func (l *tcpListener) start() {
-	l.workers.run(l.acceptOne)
-}
-
-// acceptOne waits for a connection, hands the wait for the next one to
-// another worker and serves this one itself. A connection thus starts on the
-// goroutine that accepted it, without waiting for another to be scheduled;
-// the hand-over happens while it is being dialed and relayed.
-func (l *tcpListener) acceptOne() {
-	c, ok := l.accept()
-	if !ok {
+		ln.acceptFailed(l, err)
 		return
 	}
-	l.workers.run(l.acceptOne)
-	l.serve(c)
-}
-
-// accept returns the next connection, or false once the listener is closed.
-// Failures such as running out of file descriptors are retried with a
-// growing delay.
-func (l *tcpListener) accept() (*net.TCPConn, bool) {
-	var delay time.Duration
-	for {
-		c, err := l.ln.AcceptTCP()
-		if err == nil {
-			return c, true
-		}
-		if errors.Is(err, net.ErrClosed) {
-			return nil, false
-		}
-		klog.ErrorS(err, "Accepting a connection failed", "servicePort", l.label, "port", l.portN)
-		if !backoff(l.ctx, &delay) {
-			return nil, false
-		}
-	}
-}
-
-// serve connects c to an endpoint and relays it. A connection that reaches no
-// endpoint is reset, as a REJECT would.
-func (l *tcpListener) serve(c *net.TCPConn) {
-	client := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
-	conn, ep, err := l.dialer.dial(l.ctx, l.pool, l.m, client, l.label)
-	if err != nil {
-		klog.V(4).InfoS("No endpoint for connection", "servicePort", l.label, "client", client, "err", err)
-		_ = c.SetLinger(0)
-		_ = c.Close()
+	c := &relayConn{ln: ln, lp: l, fd: [2]int{nfd, -1}, client: sockaddrAddrPort(sa).Addr()}
+	if err := l.register(nfd, relayEvents, fdEntry{kind: kindSide, conn: c, side: sideClient}); err != nil {
+		klog.ErrorS(err, "Cannot watch an accepted connection", "servicePort", ln.label)
+		_ = syscall.Close(nfd)
 		return
 	}
-	p := &tcpPair{client: c, backend: conn.(*net.TCPConn)}
-	if !l.pool.track(ep, p) {
-		_ = p.Close()
+	c.dialNext()
+}
+
+// acceptFailed handles a failed accept. Errors that concern one connection
+// only are ignored; on others (out of descriptors or memory) the loop stops
+// accepting from this listener for acceptPause.
+func (ln *tcpListener) acceptFailed(l *loop, err error) {
+	switch err {
+	case syscall.EAGAIN, syscall.EINTR, syscall.ECONNABORTED, syscall.EPERM, syscall.EPROTO:
 		return
 	}
-	l.m.opened()
-	up, down := relay(p.client, p.backend, l.bufs, l.workers)
-	l.pool.untrack(ep, p)
-	l.m.ended(up, down)
+	klog.ErrorS(err, "Accepting a connection failed", "servicePort", ln.label, "port", ln.portN, "pause", acceptPause)
+	l.deregister(ln.fd)
+	time.AfterFunc(acceptPause, func() { l.post(func() { ln.watch(l) }) })
 }
 
-// close stops accepting and closes every connection.
-func (l *tcpListener) close() {
-	l.cancel()
-	_ = l.ln.Close()
-	closeAll(l.pool.close())
-}
-
-// tcpPair is one relayed connection: the client's and the endpoint's sides.
-type tcpPair struct {
-	client, backend *net.TCPConn
-}
-
-// Close closes both sides, ending the relay.
-func (p *tcpPair) Close() error {
-	return errors.Join(p.client.Close(), p.backend.Close())
+// close stops accepting, closes the listening socket and every connection.
+// Connections still being dialed end when their dial does: the pool no longer
+// takes them.
+func (ln *tcpListener) close() {
+	ln.closing.Store(true)
+	ln.cancel()
+	for _, l := range ln.loops {
+		l.call(func() { l.deregister(ln.fd) })
+	}
+	_ = syscall.Close(ln.fd)
+	closeAll(ln.pool.close())
 }

@@ -107,29 +107,12 @@ func TestNoEndpointsResetsConnections(t *testing.T) {
 func TestHalfClose(t *testing.T) {
 	// The endpoint reads until EOF, then answers: the client's FIN must reach it
 	// while the way back stays open.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	_, c := connectThrough(t, serveOne(t, func(c net.Conn) {
 		data, _ := io.ReadAll(c)
 		_, _ = io.WriteString(c, "got "+string(data))
-	}()
-	b := newTestBackend(t)
-	b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{ln.Addr().(*net.TCPAddr).AddrPort()})), full)
-	c, err := net.Dial("tcp", b.addr(t, web).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	}))
 	_, _ = io.WriteString(c, "request")
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+	if err := c.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -226,34 +209,17 @@ func closedPort(t *testing.T, ip string) netip.AddrPort {
 }
 
 func TestResetIsPassedOn(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	seen := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			seen <- err
-			return
-		}
-		defer c.Close()
+	_, c := connectThrough(t, serveOne(t, func(c net.Conn) {
 		_, _ = io.WriteString(c, "hi")
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, err = io.ReadAll(c)
+		_, err := io.ReadAll(c)
 		seen <- err
-	}()
-	b := newTestBackend(t)
-	b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{ln.Addr().(*net.TCPAddr).AddrPort()})), full)
-	c, err := net.Dial("tcp", b.addr(t, web).String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	}))
 	if _, err := io.ReadFull(c, make([]byte, 2)); err != nil {
 		t.Fatal(err)
 	}
-	_ = c.(*net.TCPConn).SetLinger(0)
+	_ = c.SetLinger(0)
 	_ = c.Close()
 	if err := <-seen; err == nil || !strings.Contains(err.Error(), "reset") {
 		t.Errorf("the endpoint saw %v, want the client's reset", err)

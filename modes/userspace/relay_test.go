@@ -1,0 +1,186 @@
+package userspace
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// unansweringEndpoint returns an address whose listener never completes a
+// handshake: its accept queue (backlog 0) is full, so the kernel drops SYNs
+// and a connect to it waits until it times out.
+func unansweringEndpoint(t *testing.T, ip string) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	a := netip.MustParseAddr(ip)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: a.As4()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := sockaddrAddrPort(sa)
+	filler, err := net.DialTimeout("tcp", addr.String(), time.Second)
+	if err != nil {
+		t.Fatalf("filling the accept queue: %v", err)
+	}
+	t.Cleanup(func() { _ = filler.Close() })
+	if c, err := net.DialTimeout("tcp", addr.String(), 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("the endpoint still completes handshakes")
+	}
+	return addr
+}
+
+func TestDialTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		timeouts []time.Duration
+		live     bool   // a second, answering endpoint exists
+		want     string // what the client sees: the live server's greeting, or "reset"
+		failures float64
+	}{
+		{"a timed-out attempt goes to the next endpoint", []time.Duration{100 * time.Millisecond, 5 * time.Second}, true, "live", 1},
+		{"every attempt timed out: the client is reset", []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}, false, "reset", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eps := []netip.AddrPort{unansweringEndpoint(t, "127.0.0.3")}
+			if tc.live {
+				eps = append(eps, startServer(t, "127.0.0.2", "live").addr)
+			}
+			b := newTestBackend(t)
+			b.cfg.dialTimeouts = tc.timeouts
+			b.sync(t, snapshot(newService(web, "172.30.0.10", eps)), full)
+			start := time.Now()
+			got := firstLine(t, b.addr(t, web))
+			took := time.Since(start)
+			if got != tc.want {
+				t.Errorf("client got %q, want %q", got, tc.want)
+			}
+			var waited time.Duration
+			for _, d := range tc.timeouts[:int(tc.failures)] {
+				waited += d
+			}
+			if took < waited || took > waited+2*time.Second {
+				t.Errorf("the answer came after %v, want the timeouts' %v", took, waited)
+			}
+			if n := testutil.ToFloat64(b.metrics.dials.WithLabelValues("IPv4", web.String())); n != tc.failures {
+				t.Errorf("dial failures = %v, want %v", n, tc.failures)
+			}
+		})
+	}
+}
+
+// firstLine connects to addr and returns the first line it reads, or "reset".
+func firstLine(t *testing.T, addr netip.AddrPort) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil && strings.Contains(err.Error(), "reset") {
+		return "reset"
+	}
+	if err != nil {
+		t.Fatalf("reading: %v", err)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// TestSlowReaderGetsEverything sends 8 MiB through the proxy to an endpoint
+// that reads slowly, so that the relay's writes block and data waits in its
+// buffers and pipes; the endpoint answers with the digest of what it got once
+// the client's FIN reaches it.
+func TestSlowReaderGetsEverything(t *testing.T) {
+	b, c := connectThrough(t, serveOne(t, func(c net.Conn) {
+		h := sha256.New()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			h.Write(buf[:n])
+			if err != nil {
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		_, _ = c.Write(h.Sum(nil))
+	}))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	data := make([]byte, 8<<20)
+	rng := rand.NewChaCha8([32]byte{1})
+	_, _ = rng.Read(data)
+	// Writes of varied sizes: some are copied, some spliced.
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 1+int(rng.Uint64()%(300<<10)))
+		if _, err := c.Write(rest[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	want := sha256.Sum256(data)
+	if err != nil || !bytes.Equal(got, want[:]) {
+		t.Errorf("endpoint's digest %x (%v), want %x", got, err, want)
+	}
+	eventually(t, "the relay to end", func() bool { return b.services[web].internal.openConns() == 0 })
+	if up := testutil.ToFloat64(b.metrics.bytes.WithLabelValues("IPv4", web.String(), DirectionToEndpoint)); up != float64(len(data)) {
+		t.Errorf("bytes to endpoint %v, want %d", up, len(data))
+	}
+}
+
+// TestDialsEndWithTheirClient checks that a connection whose endpoint does not
+// answer yet ends as soon as its client resets it, instead of waiting for the
+// dial's timeout, and that closing the backend ends the dials under way: both
+// leave no descriptor behind.
+func TestDialsEndWithTheirClient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(b *testBackend, c *net.TCPConn)
+	}{
+		{"the client resets", func(_ *testBackend, c *net.TCPConn) { _ = c.SetLinger(0); _ = c.Close() }},
+		{"the backend closes", func(b *testBackend, c *net.TCPConn) { _ = b.Close(); _ = c.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stuck := unansweringEndpoint(t, "127.0.0.3")
+			b := newTestBackend(t)
+			b.cfg.dialTimeouts = []time.Duration{time.Minute}
+			b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{stuck})), full)
+			base := countResources(t)
+			c, err := net.Dial("tcp", b.addr(t, web).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the proxy to dial", func() bool { return countResources(t).fds >= base.fds+3 })
+			start := time.Now()
+			tc.end(b, c.(*net.TCPConn))
+			eventually(t, "the proxy to close the dial's sockets", func() bool { return countResources(t).fds <= base.fds })
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("the sockets closed %v after the end", took)
+			}
+		})
+	}
+}

@@ -1,6 +1,0 @@
-//go:build linux && (mips || mipsle || mips64 || mips64le)
-
-package userspace
-
-// siocinq is SIOCINQ (FIONREAD), which package syscall lacks.
-const siocinq = 0x467f
