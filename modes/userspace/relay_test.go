@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kproxy/kproxy/proxy/iptables/iptablestest"
 )
 
 // unansweringEndpoint returns an address whose listener never completes a
@@ -182,5 +186,114 @@ func TestDialsEndWithTheirClient(t *testing.T) {
 				t.Errorf("the sockets closed %v after the end", took)
 			}
 		})
+	}
+}
+
+// TestIPv6Relay relays a connection of an IPv6 backend bound to ::1 to an
+// IPv6 endpoint: the listening and dialed sockets are AF_INET6.
+func TestIPv6Relay(t *testing.T) {
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	srv := startServer(t, "::1", "six")
+	b := newTestBackend(t, func(o *Options) {
+		o.Family = v1.IPv6Protocol
+		o.BindAddress = netip.IPv6Loopback()
+		o.IPTables = iptablestest.New(iptablesFamily(true))
+	})
+	snap := snapshot(newService(web, "fd00::10", []netip.AddrPort{srv.addr}))
+	snap.Family = v1.IPv6Protocol
+	b.sync(t, snap, full)
+	addr := b.addr(t, web)
+	if !addr.Addr().Is6() {
+		t.Fatalf("listener on %s, want ::1", addr)
+	}
+	c := dial(t, addr, netip.Addr{})
+	if c.id != "six" {
+		t.Errorf("reached %q, want the IPv6 endpoint", c.id)
+	}
+	c.echo(t, "over IPv6\n")
+}
+
+// TestConcurrentEchoesArriveIntact echoes data of random sizes over many
+// connections at once, written in random pieces and read back at random
+// paces, so that the loops interleave small copies, splices and blocked writes
+// of many connections; every byte must come back in order, and every
+// connection must end cleanly once the client half-closes.
+func TestConcurrentEchoesArriveIntact(t *testing.T) {
+	const conns = 24
+	srv := startServer(t, "127.0.0.1", "echo")
+	b := newTestBackend(t)
+	b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{srv.addr})), full)
+	addr := b.addr(t, web)
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() { errs <- echoRandomly(addr, uint64(i)) }()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	eventually(t, "every relay to end", func() bool { return b.services[web].internal.openConns() == 0 })
+}
+
+// echoRandomly sends up to 3 MiB of random data through addr in random pieces,
+// half-closes, and checks that the echo server's greeting and the same bytes
+// come back, then EOF.
+func echoRandomly(addr netip.AddrPort, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	data := make([]byte, rng.IntN(3<<20))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	c, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	sent := make(chan error, 1)
+	go func() {
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(1<<uint(rng.IntN(19))))
+			if _, err := c.Write(rest[:n]); err != nil {
+				sent <- err
+				return
+			}
+			rest = rest[n:]
+		}
+		sent <- c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := readSlowly(c, seed)
+	if werr := <-sent; werr != nil {
+		return werr
+	}
+	want := append([]byte("echo\n"), data...)
+	if err != nil || !bytes.Equal(got, want) {
+		return fmt.Errorf("connection %d: got %d bytes (%v), want %d back intact", seed, len(got), err, len(want))
+	}
+	return nil
+}
+
+// readSlowly reads c to EOF in pieces of random sizes, pausing now and then.
+func readSlowly(c net.Conn, seed uint64) ([]byte, error) {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	var got []byte
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := c.Read(buf[:1+rng.IntN(len(buf))])
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			return got, nil
+		}
+		if err != nil {
+			return got, err
+		}
+		if rng.IntN(8) == 0 {
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
+		}
 	}
 }

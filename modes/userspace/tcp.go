@@ -19,7 +19,9 @@ type tcpListener struct {
 
 // listenEvents are what a listening socket is watched for: level-triggered, so
 // that a connection left in the backlog brings the next event. With several
-// loops, EPOLLEXCLUSIVE wakes one of them per connection, not all.
+// loops, EPOLLEXCLUSIVE asks the kernel to wake one of them per connection;
+// through Go's poller, which watches the loops' epoll descriptors, another may
+// wake too and find the backlog empty (EAGAIN, ignored).
 func listenEvents(loops int) uint32 {
 	if loops > 1 {
 		return syscall.EPOLLIN | 1<<28 // EPOLLEXCLUSIVE
