@@ -20,10 +20,11 @@ import (
 	"github.com/kproxy/kproxy/proxy/iptables/iptablestest"
 )
 
-// unansweringEndpoint returns an address whose listener never completes a
-// handshake: its accept queue (backlog 0) is full, so the kernel drops SYNs
-// and a connect to it waits until it times out.
-func unansweringEndpoint(t *testing.T, ip string) netip.AddrPort {
+// unansweringEndpoint returns an address whose listener does not complete
+// handshakes: its accept queue (backlog 0) is full, so the kernel drops SYNs
+// and a connect to it waits. release makes room for one more connection,
+// which the connecting side's next SYN retransmission (after 1 s) completes.
+func unansweringEndpoint(t *testing.T, ip string) (addr netip.AddrPort, release func()) {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -41,7 +42,7 @@ func unansweringEndpoint(t *testing.T, ip string) netip.AddrPort {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := sockaddrAddrPort(sa)
+	addr = sockaddrAddrPort(sa)
 	filler, err := net.DialTimeout("tcp", addr.String(), time.Second)
 	if err != nil {
 		t.Fatalf("filling the accept queue: %v", err)
@@ -51,7 +52,13 @@ func unansweringEndpoint(t *testing.T, ip string) netip.AddrPort {
 		c.Close()
 		t.Fatal("the endpoint still completes handshakes")
 	}
-	return addr
+	return addr, func() {
+		nfd, _, err := syscall.Accept4(fd, syscall.SOCK_CLOEXEC)
+		if err != nil {
+			t.Fatalf("accepting the filler: %v", err)
+		}
+		_ = syscall.Close(nfd)
+	}
 }
 
 func TestDialTimeouts(t *testing.T) {
@@ -66,7 +73,8 @@ func TestDialTimeouts(t *testing.T) {
 		{"every attempt timed out: the client is reset", []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}, false, "reset", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eps := []netip.AddrPort{unansweringEndpoint(t, "127.0.0.3")}
+			stuck, _ := unansweringEndpoint(t, "127.0.0.3")
+			eps := []netip.AddrPort{stuck}
 			if tc.live {
 				eps = append(eps, startServer(t, "127.0.0.2", "live").addr)
 			}
@@ -169,7 +177,7 @@ func TestDialsEndWithTheirClient(t *testing.T) {
 		{"the backend closes", func(b *testBackend, c *net.TCPConn) { _ = b.Close(); _ = c.Close() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stuck := unansweringEndpoint(t, "127.0.0.3")
+			stuck, _ := unansweringEndpoint(t, "127.0.0.3")
 			b := newTestBackend(t)
 			b.cfg.dialTimeouts = []time.Duration{time.Minute}
 			b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{stuck})), full)
@@ -296,4 +304,37 @@ func readSlowly(c net.Conn, seed uint64) ([]byte, error) {
 			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
 		}
 	}
+}
+
+// TestEndpointRemovedDuringDial removes the only endpoint while a connection
+// is being dialed to it; when the endpoint then answers, the connection is
+// closed instead of relayed, and it never counts as active.
+func TestEndpointRemovedDuringDial(t *testing.T) {
+	stuck, release := unansweringEndpoint(t, "127.0.0.3")
+	b := newTestBackend(t)
+	b.sync(t, snapshot(newService(web, "172.30.0.10", []netip.AddrPort{stuck})), full)
+	c := dialRaw(t, b.addr(t, web))
+	time.Sleep(50 * time.Millisecond) // the proxy's SYN is dropped
+	b.sync(t, snapshot(newService(web, "172.30.0.10", nil)), changed(web))
+	release()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("read = %v, want the connection closed", err)
+	}
+	active := b.metrics.active.WithLabelValues("IPv4", web.String())
+	total := b.metrics.conns.WithLabelValues("IPv4", web.String())
+	if a, n := testutil.ToFloat64(active), testutil.ToFloat64(total); a != 0 || n != 0 {
+		t.Errorf("active connections %v, connections total %v; want 0 and 0", a, n)
+	}
+}
+
+// dialRaw opens a TCP connection to addr, closed when the test ends.
+func dialRaw(t *testing.T, addr netip.AddrPort) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

@@ -96,12 +96,11 @@ func (c *relayConn) handle(side int, ev uint32) {
 
 // startRelaying is called once the endpoint accepted the connection.
 func (c *relayConn) startRelaying() {
-	c.state = stateRelaying
 	if !c.ln.pool.track(c.ep, c) {
 		c.end() // the endpoint was removed or the listener closed meanwhile
 		return
 	}
-	c.tracked = true
+	c.state, c.tracked = stateRelaying, true
 	c.ln.m.opened()
 	c.canWrite = [2]bool{true, true}
 	c.relay()
