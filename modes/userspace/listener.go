@@ -75,12 +75,19 @@ func (d dialer) dial(ctx context.Context, p *pool, m *portMetrics, client netip.
 		if ctx.Err() != nil {
 			return nil, ep, ctx.Err()
 		}
-		m.dialFailed()
-		klog.V(2).InfoS("Dialing endpoint failed, trying the next one", "servicePort", label, "endpoint", ep,
-			"timeout", timeout, "err", err)
-		lastErr, failed = err, append(failed, ep)
+		failed = attemptFailed(m, label, failed, ep, timeout, err)
+		lastErr = err
 	}
 	return nil, netip.AddrPort{}, lastErr
+}
+
+// attemptFailed counts and logs an attempt to reach ep that failed, and returns
+// failed with ep added.
+func attemptFailed(m *portMetrics, label string, failed []netip.AddrPort, ep netip.AddrPort, timeout time.Duration, err error) []netip.AddrPort {
+	m.dialFailed()
+	klog.V(2).InfoS("Dialing endpoint failed, trying the next one", "servicePort", label, "endpoint", ep,
+		"timeout", timeout, "err", err)
+	return append(failed, ep)
 }
 
 // backoff waits before retrying a failed accept or read: 5ms, doubling up to 1s.

@@ -2,7 +2,6 @@ package userspace
 
 import (
 	"errors"
-	"net/netip"
 	"syscall"
 	"time"
 
@@ -40,7 +39,7 @@ func (c *relayConn) dialNext() {
 			c.lp.armDials()
 			return
 		}
-		c.attemptFailed(ep, timeout, err)
+		c.dial.failed = attemptFailed(c.ln.m, c.ln.label, c.dial.failed, ep, timeout, err)
 	}
 	c.reject()
 }
@@ -66,16 +65,8 @@ func (c *relayConn) abandonDial(err error) {
 	c.lp.forget(fd)
 	_ = syscall.Close(fd)
 	c.fd[sideEndpoint] = -1
-	c.attemptFailed(c.ep, c.ln.dialer.timeouts[c.dial.attempt-1], err)
+	c.dial.failed = attemptFailed(c.ln.m, c.ln.label, c.dial.failed, c.ep, c.ln.dialer.timeouts[c.dial.attempt-1], err)
 	c.dialNext()
-}
-
-// attemptFailed counts and logs a failed attempt.
-func (c *relayConn) attemptFailed(ep netip.AddrPort, timeout time.Duration, err error) {
-	c.ln.m.dialFailed()
-	klog.V(2).InfoS("Dialing endpoint failed, trying the next one", "servicePort", c.ln.label, "endpoint", ep,
-		"timeout", timeout, "err", err)
-	c.dial.failed = append(c.dial.failed, ep)
 }
 
 // dialLists hold the connections being dialed by deadline: one list per
