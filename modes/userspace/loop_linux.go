@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
 )
 
@@ -76,8 +77,9 @@ func newLoop() (*loop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	wake, err := newEventFD()
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
+		err = fmt.Errorf("eventfd: %w", err)
 		_ = syscall.Close(epfd)
 		return nil, err
 	}
@@ -97,15 +99,6 @@ func newLoop() (*loop, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// newEventFD returns a non-blocking eventfd.
-func newEventFD() (int, error) {
-	fd, _, errno := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		return -1, fmt.Errorf("eventfd2: %w", errno)
-	}
-	return int(fd), nil
 }
 
 // closeFDs closes the loop's own descriptors.

@@ -1,6 +1,10 @@
 package userspace
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // pipe carries spliced data from one socket to another without copying it to
 // user space: splice(2) moves it from the source socket into the pipe and from
@@ -24,7 +28,7 @@ const copyBuffer = 16 << 10
 const maxFreePipes = 16
 
 // spliceFlags lets splice move pages instead of copying them, without waiting.
-const spliceFlags = 0x1 | 0x2 // SPLICE_F_MOVE | SPLICE_F_NONBLOCK
+const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 
 // get returns an empty pipe.
 func (pp *pipePool) get() (*pipe, error) {
@@ -37,7 +41,7 @@ func (pp *pipePool) get() (*pipe, error) {
 	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
 		return nil, err
 	}
-	_, _ = fcntl(fds[0], syscall.F_SETPIPE_SZ, pipeSize)
+	_, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
 	return &pipe{r: fds[0], w: fds[1]}, nil
 }
 
@@ -83,11 +87,3 @@ func (p *pipe) empty(dst int) (int, error) {
 
 // pipeSize is the capacity asked for each pipe (the kernel's default is 64 KiB).
 const pipeSize = 1 << 20
-
-func fcntl(fd, cmd, arg int) (int, error) {
-	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
-}

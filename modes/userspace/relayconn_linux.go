@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
 )
 
@@ -14,13 +15,10 @@ const (
 	sideEndpoint = 1 // the socket dialed to the endpoint
 )
 
-// epollET is EPOLLET as the unsigned flag epoll_event holds.
-const epollET = 1 << 31
-
 // relayEvents are what both sides of a relayed connection are watched for, once
 // and edge-triggered: an event only says that something changed, and the
 // relay remembers what each side can do until a call says otherwise.
-const relayEvents = syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET
+const relayEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 // connState is where a relayed connection is in its life.
 type connState uint8

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
 )
 
@@ -24,7 +25,7 @@ type tcpListener struct {
 // wake too and find the backlog empty (EAGAIN, ignored).
 func listenEvents(loops int) uint32 {
 	if loops > 1 {
-		return syscall.EPOLLIN | 1<<28 // EPOLLEXCLUSIVE
+		return unix.EPOLLIN | unix.EPOLLEXCLUSIVE
 	}
 	return syscall.EPOLLIN
 }
